@@ -1,0 +1,163 @@
+// Package config holds Verdict's configuration: the types that mirror the YAML file, their
+// defaults, validation that reports every problem at once, and loading from a file, VERDICT_*
+// environment variables and flags. Components take the section they own; nothing here reads
+// files or the environment except Load.
+package config
+
+import "time"
+
+// Config is the whole of Verdict's configuration. Its YAML keys are part of the public contract.
+type Config struct {
+	Server      Server      `yaml:"server"`
+	Policy      Policy      `yaml:"policy"`
+	Tokens      Tokens      `yaml:"tokens"`
+	Revocation  Revocation  `yaml:"revocation"`
+	AuthZEN     AuthZEN     `yaml:"authzen"`
+	Admin       Admin       `yaml:"admin"`
+	DecisionLog DecisionLog `yaml:"decision_log"`
+	// DataDir is where Verdict keeps state that must survive a restart (the dev issuer key,
+	// the last activated bundle, the file revocation store).
+	DataDir string `yaml:"data_dir"`
+}
+
+// Server configures the HTTP listener and its defensive limits.
+type Server struct {
+	Addr              string        `yaml:"addr"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxBatch caps the number of evaluations in one batch request.
+	MaxBatch int `yaml:"max_batch"`
+	// BatchConcurrency bounds how many items of one batch are evaluated at once.
+	BatchConcurrency int `yaml:"batch_concurrency"`
+}
+
+// Policy configures where policy comes from and how it is evaluated.
+type Policy struct {
+	// Bundle is a directory, a .tar.gz file or an http(s) URL; empty means the built-in bundle.
+	Bundle       string        `yaml:"bundle"`
+	PollInterval time.Duration `yaml:"poll_interval"`
+	// Entrypoint is the rule path of the decision, slash separated (verdict/authz/decision).
+	Entrypoint string `yaml:"entrypoint"`
+	// DecisionTimeout bounds one evaluation; a timeout is a deny.
+	DecisionTimeout time.Duration `yaml:"decision_timeout"`
+	// RequireTests refuses to activate a bundle whose own Rego tests fail.
+	RequireTests bool              `yaml:"require_tests"`
+	Verification *Verification     `yaml:"verification"`
+	Credentials  BundleCredentials `yaml:"credentials"`
+	// MaxBundleBytes caps a bundle download or archive.
+	MaxBundleBytes int64 `yaml:"max_bundle_bytes"`
+	// InterQueryCacheBytes bounds OPA's inter-query builtin cache.
+	InterQueryCacheBytes int64 `yaml:"inter_query_cache_bytes"`
+	// ValueCacheEntries bounds OPA's inter-query value cache.
+	ValueCacheEntries int `yaml:"value_cache_entries"`
+}
+
+// Verification configures bundle signature verification. When set, unsigned bundles are refused.
+type Verification struct {
+	// PublicKey is a PEM file with the verification key used when a signature names no key id
+	// or names KeyID.
+	PublicKey string `yaml:"public_key"`
+	KeyID     string `yaml:"key_id"`
+	// Keys maps further key ids to PEM files.
+	Keys  map[string]string `yaml:"keys"`
+	Scope string            `yaml:"scope"`
+}
+
+// BundleCredentials authenticates Verdict to a bundle server.
+type BundleCredentials struct {
+	// BearerToken is sent as "Authorization: Bearer" to the bundle server.
+	BearerToken string `yaml:"bearer_token"`
+}
+
+// Tokens configures access-token verification.
+type Tokens struct {
+	Issuers       []Issuer       `yaml:"issuers"`
+	Introspection *Introspection `yaml:"introspection"`
+	// CacheSize bounds the verified-token cache (entries).
+	CacheSize int `yaml:"cache_size"`
+	// MaxTokenBytes refuses longer tokens before any parsing.
+	MaxTokenBytes int `yaml:"max_token_bytes"`
+}
+
+// Issuer configures one trusted token issuer.
+type Issuer struct {
+	Issuer     string   `yaml:"issuer"`
+	Audiences  []string `yaml:"audiences"`
+	JWKSURL    string   `yaml:"jwks_url"`
+	Discovery  bool     `yaml:"discovery"`
+	JWKSFile   string   `yaml:"jwks_file"`
+	PublicKeys []string `yaml:"public_keys"`
+	Algorithms []string `yaml:"algorithms"`
+	// RequireTyp is the required JOSE typ header; nil means at+jwt and "" accepts any.
+	RequireTyp *string       `yaml:"require_typ"`
+	Leeway     time.Duration `yaml:"leeway"`
+	// MaxLifetime caps exp - iat; zero means no cap.
+	MaxLifetime time.Duration `yaml:"max_lifetime"`
+	// RequiredClaims must be present in every token (RFC 9068: sub, client_id, iat, jti).
+	RequiredClaims []string `yaml:"required_claims"`
+	// Claims maps subject property names to dotted claim paths (roles: realm_access.roles).
+	Claims map[string]string `yaml:"claims"`
+	// RefreshInterval is how often a remote key set is refetched.
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	// RefreshRateLimit is the least time between two refreshes caused by unknown key ids.
+	RefreshRateLimit time.Duration `yaml:"refresh_rate_limit"`
+}
+
+// Introspection configures RFC 7662 token introspection for opaque tokens.
+type Introspection struct {
+	URL          string        `yaml:"url"`
+	ClientID     string        `yaml:"client_id"`
+	ClientSecret string        `yaml:"client_secret"`
+	CacheTTL     time.Duration `yaml:"cache_ttl"`
+	Timeout      time.Duration `yaml:"timeout"`
+	// Issuer and Audiences, when set, are checked against the introspection response.
+	Issuer    string            `yaml:"issuer"`
+	Audiences []string          `yaml:"audiences"`
+	Claims    map[string]string `yaml:"claims"`
+}
+
+// Revocation configures where revocations are stored.
+type Revocation struct {
+	// Store is "file" (default) or "redis".
+	Store    string `yaml:"store"`
+	Path     string `yaml:"path"`
+	RedisURL string `yaml:"redis_url"`
+	// OnStoreError is "deny" (default) or "allow": what to do when the store is unreachable.
+	OnStoreError string `yaml:"on_store_error"`
+}
+
+// AuthZEN configures the OpenID AuthZEN API.
+type AuthZEN struct {
+	// PEPAuth is none, api_key or jwt.
+	PEPAuth string `yaml:"pep_auth"`
+	// APIKeysSHA256 are hex SHA-256 digests of accepted PEP API keys.
+	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
+	// Issuer and Scope select the configured issuer and scope a PEP JWT must carry.
+	Issuer string `yaml:"issuer"`
+	Scope  string `yaml:"scope"`
+	// BaseURL is advertised as policy_decision_point in the metadata.
+	BaseURL string `yaml:"base_url"`
+	// ResponseContext is "minimal" (default) or "full".
+	ResponseContext string `yaml:"response_context"`
+}
+
+// Admin configures access to the administrative endpoints.
+type Admin struct {
+	// APIKeysSHA256 are hex SHA-256 digests of accepted admin API keys.
+	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
+}
+
+// DecisionLog configures the decision log.
+type DecisionLog struct {
+	// Sink is stdout, file or none.
+	Sink string `yaml:"sink"`
+	Path string `yaml:"path"`
+	// Buffer bounds the number of decisions waiting to be written; beyond it they are dropped
+	// and counted.
+	Buffer int `yaml:"buffer"`
+}

@@ -1,0 +1,114 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const validYAML = `
+server:
+  addr: 127.0.0.1:9000
+policy:
+  entrypoint: acme/authz/allow
+tokens:
+  issuers:
+    - issuer: https://idp.example.com
+      audiences: [verdict]
+      jwks_file: ./jwks.json
+      claims: {roles: realm_access.roles}
+`
+
+func TestLoadLayers(t *testing.T) {
+	env, err := EnvOverrides([]string{"VERDICT_SERVER_ADDR=127.0.0.1:9100", "HOME=/root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := []Override{{Path: "policy.decision_timeout", Value: "750ms"}}
+	c, err := Load(strings.NewReader(validYAML), append(env, flags...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if c.Server.Addr != "127.0.0.1:9100" {
+		t.Errorf("env did not override file: addr %q", c.Server.Addr)
+	}
+	if c.Policy.Entrypoint != "acme/authz/allow" || c.Policy.DecisionTimeout != 750*time.Millisecond {
+		t.Errorf("policy = %+v", c.Policy)
+	}
+	is := c.Tokens.Issuers[0]
+	if is.Claims["roles"] != "realm_access.roles" || is.Claims["tenant"] != "tenant" {
+		t.Errorf("claims not merged with defaults: %v", is.Claims)
+	}
+	if *is.RequireTyp != "at+jwt" || is.Leeway != DefaultLeeway {
+		t.Errorf("issuer defaults not applied: %+v", is)
+	}
+	if c.Revocation.Path != "./data/revocations.db" {
+		t.Errorf("revocation path %q", c.Revocation.Path)
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		want string
+	}{
+		{name: "unknown key", yaml: "server:\n  adr: x\n", want: "field adr not found"},
+		{name: "unknown env", env: []string{"VERDICT_SERVER_ADR=x"}, want: "VERDICT_SERVER_ADR names no configuration key"},
+		{name: "bad duration", env: []string{"VERDICT_POLICY_POLL_INTERVAL=soon"}, want: "policy.poll_interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := EnvOverrides(tt.env)
+			if err == nil {
+				_, err = Load(strings.NewReader(tt.yaml), env)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c, err := Load(strings.NewReader(`
+tokens:
+  issuers:
+    - issuer: https://a
+      jwks_file: a.json
+      algorithms: [HS256, none]
+revocation: {store: memcache}
+authzen: {pep_auth: api_key}
+decision_log: {sink: file}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted an invalid configuration")
+	}
+	for _, want := range []string{
+		"audiences: at least one audience is required",
+		`"HS256" is not allowed`,
+		`"none" is not allowed`,
+		`revocation.store: "memcache"`,
+		"authzen.api_keys_sha256",
+		"decision_log.path",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

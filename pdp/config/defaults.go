@@ -1,0 +1,157 @@
+package config
+
+import "time"
+
+// Defaults. Each is the value a key takes when the file, the environment and the flags are
+// silent about it.
+const (
+	DefaultAddr              = "127.0.0.1:8181"
+	DefaultMaxBodyBytes      = 64 << 10
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 15 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultMaxBatch          = 100
+	DefaultBatchConcurrency  = 8
+
+	DefaultPollInterval         = 30 * time.Second
+	DefaultEntrypoint           = "verdict/authz/decision"
+	DefaultDecisionTimeout      = 2 * time.Second
+	DefaultMaxBundleBytes       = 32 << 20
+	DefaultInterQueryCacheBytes = 16 << 20
+	DefaultValueCacheEntries    = 10000
+
+	DefaultCacheSize        = 100000
+	DefaultMaxTokenBytes    = 8 << 10
+	DefaultLeeway           = 30 * time.Second
+	MaxLeeway               = 5 * time.Minute
+	DefaultTyp              = "at+jwt"
+	DefaultRefreshInterval  = 15 * time.Minute
+	DefaultRefreshRateLimit = 10 * time.Second
+	DefaultIntrospectionTTL = 30 * time.Second
+	DefaultIntrospectionTTO = 5 * time.Second
+
+	DefaultDataDir         = "./data"
+	DefaultRevocationStore = "file"
+	DefaultOnStoreError    = "deny"
+
+	DefaultPEPAuth         = "none"
+	DefaultResponseContext = "minimal"
+
+	DefaultDecisionLogSink   = "stdout"
+	DefaultDecisionLogBuffer = 4096
+)
+
+// defaultAlgorithms are the signature algorithms an issuer accepts when it names none.
+var defaultAlgorithms = []string{"RS256", "ES256", "EdDSA"}
+
+// DefaultClaims maps subject properties to claim paths when an issuer's mapping is silent.
+func DefaultClaims() map[string]string {
+	return map[string]string{
+		"roles":     "roles",
+		"tenant":    "tenant",
+		"scopes":    "scope",
+		"amr":       "amr",
+		"acr":       "acr",
+		"auth_time": "auth_time",
+		"client_id": "client_id",
+		"clearance": "clearance",
+	}
+}
+
+// Default returns a configuration with every default filled in.
+func Default() Config {
+	var c Config
+	c.SetDefaults()
+	return c
+}
+
+// SetDefaults fills every unset key with its default.
+func (c *Config) SetDefaults() {
+	setDefault(&c.DataDir, DefaultDataDir)
+	c.Server.SetDefaults()
+	c.Policy.SetDefaults()
+	c.Tokens.SetDefaults()
+	c.Revocation.SetDefaults(c.DataDir)
+	setDefault(&c.AuthZEN.PEPAuth, DefaultPEPAuth)
+	setDefault(&c.AuthZEN.ResponseContext, DefaultResponseContext)
+	setDefault(&c.DecisionLog.Sink, DefaultDecisionLogSink)
+	setDefault(&c.DecisionLog.Buffer, DefaultDecisionLogBuffer)
+}
+
+// SetDefaults fills every unset server key with its default.
+func (s *Server) SetDefaults() {
+	setDefault(&s.Addr, DefaultAddr)
+	setDefault(&s.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&s.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&s.ReadTimeout, DefaultReadTimeout)
+	setDefault(&s.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&s.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&s.MaxBatch, DefaultMaxBatch)
+	setDefault(&s.BatchConcurrency, DefaultBatchConcurrency)
+}
+
+// SetDefaults fills every unset policy key with its default.
+func (p *Policy) SetDefaults() {
+	setDefault(&p.PollInterval, DefaultPollInterval)
+	setDefault(&p.Entrypoint, DefaultEntrypoint)
+	setDefault(&p.DecisionTimeout, DefaultDecisionTimeout)
+	setDefault(&p.MaxBundleBytes, DefaultMaxBundleBytes)
+	setDefault(&p.InterQueryCacheBytes, DefaultInterQueryCacheBytes)
+	setDefault(&p.ValueCacheEntries, DefaultValueCacheEntries)
+}
+
+// SetDefaults fills every unset token key with its default.
+func (t *Tokens) SetDefaults() {
+	setDefault(&t.CacheSize, DefaultCacheSize)
+	setDefault(&t.MaxTokenBytes, DefaultMaxTokenBytes)
+	for i := range t.Issuers {
+		t.Issuers[i].SetDefaults()
+	}
+	if t.Introspection != nil {
+		setDefault(&t.Introspection.CacheTTL, DefaultIntrospectionTTL)
+		setDefault(&t.Introspection.Timeout, DefaultIntrospectionTTO)
+		t.Introspection.Claims = withDefaultClaims(t.Introspection.Claims)
+	}
+}
+
+// SetDefaults fills every unset issuer key with its default.
+func (is *Issuer) SetDefaults() {
+	if len(is.Algorithms) == 0 {
+		is.Algorithms = append([]string(nil), defaultAlgorithms...)
+	}
+	if is.RequireTyp == nil {
+		typ := DefaultTyp
+		is.RequireTyp = &typ
+	}
+	setDefault(&is.Leeway, DefaultLeeway)
+	setDefault(&is.RefreshInterval, DefaultRefreshInterval)
+	setDefault(&is.RefreshRateLimit, DefaultRefreshRateLimit)
+	is.Claims = withDefaultClaims(is.Claims)
+}
+
+// SetDefaults fills every unset revocation key with its default.
+func (r *Revocation) SetDefaults(dataDir string) {
+	setDefault(&r.Store, DefaultRevocationStore)
+	setDefault(&r.Path, dataDir+"/revocations.db")
+	setDefault(&r.OnStoreError, DefaultOnStoreError)
+}
+
+func withDefaultClaims(m map[string]string) map[string]string {
+	out := DefaultClaims()
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}

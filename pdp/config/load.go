@@ -1,0 +1,131 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// EnvPrefix starts every environment variable that overrides a configuration key.
+const EnvPrefix = "VERDICT_"
+
+// Override sets one key from a flag or an environment variable. Path is the key's YAML path
+// joined with dots (server.addr); Value is read as YAML, so lists and maps can be given inline.
+type Override struct {
+	Path  string
+	Value string
+}
+
+// Load builds a configuration: the YAML document (may be nil), then the overrides in order
+// (environment first, flags last), then defaults for whatever is still unset. Unknown keys are
+// errors. Load does not validate; call Validate.
+func Load(file io.Reader, overrides []Override) (Config, error) {
+	var c Config
+	if file != nil {
+		dec := yaml.NewDecoder(file)
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return Config{}, fmt.Errorf("config file: %w", err)
+		}
+	}
+	for _, o := range overrides {
+		if err := c.set(o.Path, o.Value); err != nil {
+			return Config{}, err
+		}
+	}
+	c.SetDefaults()
+	return c, nil
+}
+
+// EnvOverrides turns VERDICT_* variables (in os.Environ form) into overrides, sorted by name.
+// A variable that names no key is an error, so a typo cannot go unnoticed.
+func EnvOverrides(environ []string) ([]Override, error) {
+	byEnv := map[string]string{}
+	for _, path := range Keys() {
+		byEnv[EnvPrefix+strings.ToUpper(strings.ReplaceAll(path, ".", "_"))] = path
+	}
+	var out []Override
+	var errs []error
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		path, ok := byEnv[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("environment: %s names no configuration key", name))
+			continue
+		}
+		out = append(out, Override{Path: path, Value: value})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, errors.Join(errs...)
+}
+
+// Keys lists every key path that an override can set, sorted.
+func Keys() []string {
+	var keys []string
+	walkKeys(reflect.TypeOf(Config{}), "", func(path string, _ []int) { keys = append(keys, path) })
+	sort.Strings(keys)
+	return keys
+}
+
+func walkKeys(t reflect.Type, prefix string, visit func(path string, index []int)) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		if name == "" || name == "-" {
+			continue
+		}
+		path := prefix + name
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() != "time" {
+			walkKeys(ft, path+".", func(p string, idx []int) { visit(p, append([]int{i}, idx...)) })
+			continue
+		}
+		visit(path, []int{i})
+	}
+}
+
+func (c *Config) set(path, value string) error {
+	v := reflect.ValueOf(c).Elem()
+	var found bool
+	var err error
+	walkKeys(v.Type(), "", func(p string, index []int) {
+		if p != path || found {
+			return
+		}
+		found = true
+		field := v
+		for _, i := range index {
+			if field.Kind() == reflect.Pointer {
+				if field.IsNil() {
+					field.Set(reflect.New(field.Type().Elem()))
+				}
+				field = field.Elem()
+			}
+			field = field.Field(i)
+		}
+		target := reflect.New(field.Type())
+		dec := yaml.NewDecoder(bytes.NewBufferString(value))
+		dec.KnownFields(true)
+		if derr := dec.Decode(target.Interface()); derr != nil && !errors.Is(derr, io.EOF) {
+			err = fmt.Errorf("%s: %w", path, derr)
+			return
+		}
+		field.Set(target.Elem())
+	})
+	if !found {
+		return fmt.Errorf("%s: no such configuration key", path)
+	}
+	return err
+}

@@ -1,0 +1,156 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// asymmetricAlgorithms are the JWS algorithms an issuer may be pinned to. HMAC algorithms are
+// refused: a shared secret beside public keys is how algorithm-confusion attacks start.
+var asymmetricAlgorithms = map[string]bool{
+	"RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true,
+	"ES256": true, "ES384": true, "ES512": true,
+	"EdDSA": true,
+}
+
+// Validate reports every problem with the configuration at once, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.Server.Addr == "" {
+		add("server.addr: must be set")
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		add("server.max_body_bytes: must be positive")
+	}
+	if c.Server.MaxBatch <= 0 || c.Server.BatchConcurrency <= 0 {
+		add("server.max_batch and server.batch_concurrency: must be positive")
+	}
+	if strings.HasPrefix(c.Policy.Entrypoint, "/") || strings.Contains(c.Policy.Entrypoint, ".") {
+		add("policy.entrypoint: %q must be a slash-separated rule path like verdict/authz/decision", c.Policy.Entrypoint)
+	}
+	if c.Policy.DecisionTimeout <= 0 {
+		add("policy.decision_timeout: must be positive")
+	}
+	if v := c.Policy.Verification; v != nil && v.PublicKey == "" && len(v.Keys) == 0 {
+		add("policy.verification: needs public_key or keys")
+	}
+	if c.Tokens.MaxTokenBytes <= 0 || c.Tokens.CacheSize <= 0 {
+		add("tokens.max_token_bytes and tokens.cache_size: must be positive")
+	}
+	seen := map[string]bool{}
+	for i, is := range c.Tokens.Issuers {
+		if seen[is.Issuer] {
+			add("tokens.issuers[%d]: issuer %q is configured twice", i, is.Issuer)
+		}
+		seen[is.Issuer] = true
+		errs = append(errs, is.validate(fmt.Sprintf("tokens.issuers[%d]", i))...)
+	}
+	if in := c.Tokens.Introspection; in != nil {
+		if _, err := parseHTTPURL(in.URL); err != nil {
+			add("tokens.introspection.url: %v", err)
+		}
+		if in.ClientID == "" {
+			add("tokens.introspection.client_id: must be set")
+		}
+	}
+	switch c.Revocation.Store {
+	case "file":
+		if c.Revocation.Path == "" {
+			add("revocation.path: must be set for the file store")
+		}
+	case "redis":
+		if c.Revocation.RedisURL == "" {
+			add("revocation.redis_url: must be set for the redis store")
+		}
+	default:
+		add("revocation.store: %q is not file or redis", c.Revocation.Store)
+	}
+	oneOf(add, "revocation.on_store_error", c.Revocation.OnStoreError, "deny", "allow")
+	oneOf(add, "authzen.pep_auth", c.AuthZEN.PEPAuth, "none", "api_key", "jwt")
+	oneOf(add, "authzen.response_context", c.AuthZEN.ResponseContext, "minimal", "full")
+	if c.AuthZEN.PEPAuth == "api_key" && len(c.AuthZEN.APIKeysSHA256) == 0 {
+		add("authzen.api_keys_sha256: must list at least one key when pep_auth is api_key")
+	}
+	if c.AuthZEN.PEPAuth == "jwt" && (c.AuthZEN.Issuer == "" || !seen[c.AuthZEN.Issuer]) {
+		add("authzen.issuer: must name a configured issuer when pep_auth is jwt")
+	}
+	errs = append(errs, validateDigests("authzen.api_keys_sha256", c.AuthZEN.APIKeysSHA256)...)
+	errs = append(errs, validateDigests("admin.api_keys_sha256", c.Admin.APIKeysSHA256)...)
+	oneOf(add, "decision_log.sink", c.DecisionLog.Sink, "stdout", "file", "none")
+	if c.DecisionLog.Sink == "file" && c.DecisionLog.Path == "" {
+		add("decision_log.path: must be set when sink is file")
+	}
+	return errors.Join(errs...)
+}
+
+func (is *Issuer) validate(at string) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(at+"."+format, args...)) }
+	if is.Issuer == "" {
+		add("issuer: must be set")
+	}
+	if len(is.Audiences) == 0 {
+		add("audiences: at least one audience is required")
+	}
+	sources := 0
+	for _, set := range []bool{is.JWKSURL != "", is.Discovery, is.JWKSFile != "", len(is.PublicKeys) > 0} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		add("keys: exactly one of jwks_url, discovery, jwks_file, public_keys must be set")
+	}
+	if is.JWKSURL != "" {
+		if _, err := parseHTTPURL(is.JWKSURL); err != nil {
+			add("jwks_url: %v", err)
+		}
+	}
+	for _, alg := range is.Algorithms {
+		if !asymmetricAlgorithms[alg] {
+			add("algorithms: %q is not allowed (asymmetric JWS algorithms only)", alg)
+		}
+	}
+	if is.Leeway < 0 || is.Leeway > MaxLeeway {
+		add("leeway: must be between 0 and %s", MaxLeeway)
+	}
+	if is.MaxLifetime < 0 {
+		add("max_lifetime: must not be negative")
+	}
+	return errs
+}
+
+func parseHTTPURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return u, nil
+}
+
+func oneOf(add func(string, ...any), key, value string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	add("%s: %q is not one of %s", key, value, strings.Join(allowed, ", "))
+}
+
+func validateDigests(key string, digests []string) []error {
+	var errs []error
+	for i, d := range digests {
+		if len(d) != 64 || strings.Trim(strings.ToLower(d), "0123456789abcdef") != "" {
+			errs = append(errs, fmt.Errorf("%s[%d]: not a hex SHA-256 digest", key, i))
+		}
+	}
+	return errs
+}
