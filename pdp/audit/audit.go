@@ -1,0 +1,98 @@
+// Package audit writes the decision log: one JSON line per decision, written off the request
+// path by a single goroutine through a bounded queue. A full queue drops the record and counts
+// it rather than slowing decisions down. Records never hold a token.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Record is one decision as the log keeps it.
+type Record struct {
+	Time        time.Time        `json:"time"`
+	DecisionID  string           `json:"decision_id"`
+	RequestID   string           `json:"request_id,omitempty"`
+	Path        string           `json:"path"`
+	Revision    string           `json:"revision,omitempty"`
+	Allow       bool             `json:"allow"`
+	Reasons     []string         `json:"reasons,omitempty"`
+	Obligations []map[string]any `json:"obligations,omitempty"`
+	Risk        map[string]any   `json:"risk,omitempty"`
+	Issuer      string           `json:"issuer,omitempty"`
+	Subject     string           `json:"subject,omitempty"`
+	Action      string           `json:"action,omitempty"`
+	Resource    string           `json:"resource,omitempty"`
+	// Error is the short reason a decision failed; never a raw evaluation error or a token.
+	Error      string  `json:"error,omitempty"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+// Logger writes decision records asynchronously. The zero value is not usable; call New.
+type Logger struct {
+	queue   chan Record
+	w       io.Writer
+	log     *slog.Logger
+	dropped atomic.Uint64
+	done    chan struct{}
+	once    sync.Once
+}
+
+// New starts a Logger writing JSON lines to w through a queue of the given size. A nil w
+// discards records without starting a writer.
+func New(w io.Writer, buffer int, log *slog.Logger) *Logger {
+	l := &Logger{w: w, log: log, done: make(chan struct{})}
+	if w == nil {
+		close(l.done)
+		return l
+	}
+	l.queue = make(chan Record, buffer)
+	go l.run()
+	return l
+}
+
+// Log queues r for writing. It never blocks: when the queue is full the record is dropped
+// and counted.
+func (l *Logger) Log(r Record) {
+	if l.queue == nil {
+		return
+	}
+	select {
+	case l.queue <- r:
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Dropped reports how many records were dropped because the queue was full.
+func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
+
+// Close stops accepting records and waits until the queued ones are written or ctx ends.
+func (l *Logger) Close(ctx context.Context) error {
+	l.once.Do(func() {
+		if l.queue != nil {
+			close(l.queue)
+		}
+	})
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Logger) run() {
+	defer close(l.done)
+	enc := json.NewEncoder(l.w)
+	for r := range l.queue {
+		if err := enc.Encode(r); err != nil {
+			l.log.Error("decision log write failed", "error", err)
+		}
+	}
+}

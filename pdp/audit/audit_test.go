@@ -1,0 +1,77 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"testing"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.Buffer.Write(p)
+}
+
+func TestLoggerWritesEveryQueuedRecord(t *testing.T) {
+	var buf lockedBuffer
+	l := New(&buf, 16, slog.New(slog.DiscardHandler))
+	for _, id := range []string{"a", "b", "c"} {
+		l.Log(Record{DecisionID: id, Allow: id == "b"})
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []Record
+	sc := bufio.NewScanner(&buf.Buffer)
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, r)
+	}
+	if len(got) != 3 || got[0].DecisionID != "a" || !got[1].Allow || got[2].Allow {
+		t.Fatalf("records = %+v", got)
+	}
+}
+
+// blockingWriter holds every write until release is closed.
+type blockingWriter struct{ release chan struct{} }
+
+func (w blockingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return len(p), nil
+}
+
+func TestLoggerDropsWhenFull(t *testing.T) {
+	w := blockingWriter{release: make(chan struct{})}
+	l := New(w, 2, slog.New(slog.DiscardHandler))
+	for i := 0; i < 10; i++ {
+		l.Log(Record{})
+	}
+	// At most one record is in the writer and two in the queue; the rest were dropped.
+	if d := l.Dropped(); d < 7 {
+		t.Fatalf("dropped = %d, want at least 7", d)
+	}
+	close(w.release)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNilWriterDiscards(t *testing.T) {
+	l := New(nil, 4, slog.New(slog.DiscardHandler))
+	l.Log(Record{DecisionID: "x"})
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
