@@ -115,6 +115,10 @@ func (c *Config) set(path, value string) error {
 			}
 			field = field.Field(i)
 		}
+		if field.Kind() == reflect.String {
+			field.SetString(value)
+			return
+		}
 		target := reflect.New(field.Type())
 		dec := yaml.NewDecoder(bytes.NewBufferString(value))
 		dec.KnownFields(true)

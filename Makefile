@@ -1,0 +1,55 @@
+# Verdict. `make run` serves the built-in policy in development mode; `make test` runs every test.
+GO      ?= go
+BIN     := bin/verdict
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+COVERAGE_THRESHOLD ?= 90
+FUZZTIME ?= 5s
+
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/verdict
+
+run: build
+	./$(BIN) serve --dev
+
+test: lint test-unit test-rego test-e2e fuzz
+
+test-unit:
+	$(GO) test -race -count=1 ./pdp/... ./cmd/...
+
+# Rego unit tests, run twice: by Verdict (with the coverage gate) and by OPA itself, so the
+# policies stay plain Rego.
+test-rego: build
+	./$(BIN) test policies --threshold $(COVERAGE_THRESHOLD)
+	$(GO) tool opa test policies
+
+test-e2e: build
+	VERDICT_BIN=$(abspath $(BIN)) $(GO) test -race -count=1 ./tests/...
+
+# Brief runs of every fuzz target; longer runs: make fuzz FUZZTIME=5m.
+fuzz:
+	@set -e; for f in $$(grep -l '^func Fuzz' $$(find pdp -name '*_test.go')); do \
+		for t in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$f | cut -d' ' -f2); do \
+			echo "fuzz $$t (./$$(dirname $$f))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$(dirname $$f); \
+		done; \
+	done
+
+bundle: build
+	$(GO) tool opa build -b policies -o bundles/verdict.tar.gz
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	@test -z "$$($(GO) tool opa fmt --list policies)" || { $(GO) tool opa fmt --list policies; echo 'opa fmt: files above need formatting'; exit 1; }
+	$(GO) tool opa check --strict policies
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./pdp/...
+
+clean:
+	rm -rf bin bundles/*.tar.gz

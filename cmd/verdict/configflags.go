@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/verdict-pdp/verdict/pdp/config"
+)
+
+// configFlags are the flags every command that reads configuration shares.
+type configFlags struct {
+	file   string
+	addr   string
+	bundle string
+}
+
+func (f *configFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.file, "config", "", "YAML configuration file")
+	fs.StringVar(&f.addr, "addr", "", "listen address (server.addr)")
+	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: a directory, a .tar.gz or an http(s) URL (policy.bundle)")
+}
+
+// load reads the file, then VERDICT_* variables, then the flags that were set, then defaults.
+// It does not validate.
+func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
+	overrides, err := config.EnvOverrides(os.Environ())
+	if err != nil {
+		return config.Config{}, err
+	}
+	for name, path := range map[string]string{"addr": "server.addr", "bundle": "policy.bundle"} {
+		if flag := fs.Lookup(name); flag != nil && flag.Changed {
+			overrides = append(overrides, config.Override{Path: path, Value: flag.Value.String()})
+		}
+	}
+	if f.file == "" {
+		return config.Load(nil, overrides)
+	}
+	file, err := os.Open(f.file)
+	if err != nil {
+		return config.Config{}, err
+	}
+	defer file.Close()
+	c, err := config.Load(file, overrides)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("%s: %w", f.file, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	opabundle "github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/httpapi"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// devDir holds the development issuer's key for serve --dev and token mint.
+const devDir = "./.verdict"
+
+func newServeCommand() *cobra.Command {
+	var flags configFlags
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve decisions over HTTP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := flags.load(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+			var devKey *token.DevKey
+			if dev {
+				if devKey, err = addDevIssuer(&cfg); err != nil {
+					return err
+				}
+			}
+			if err := cfg.Validate(); err != nil {
+				return fmt.Errorf("invalid configuration:\n%w", err)
+			}
+			return serve(cmd.Context(), cfg, devKey, log, cmd.ErrOrStderr())
+		},
+	}
+	flags.register(cmd.Flags())
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: trust a local issuer whose key lives in "+devDir+" and print a token")
+	return cmd
+}
+
+// addDevIssuer trusts the development issuer, creating its key on first use.
+func addDevIssuer(cfg *config.Config) (*token.DevKey, error) {
+	key, err := token.LoadOrCreateDevKey(devDir)
+	if err != nil {
+		return nil, fmt.Errorf("development key: %w", err)
+	}
+	cfg.Tokens.Issuers = append(cfg.Tokens.Issuers, key.Issuer())
+	cfg.SetDefaults()
+	return key, nil
+}
+
+func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *slog.Logger, out io.Writer) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := activate(ctx, eng, cfg.Policy, log); err != nil {
+		return err
+	}
+	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	decisions, closeLog, err := openDecisionLog(cfg.DecisionLog, log)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	api, err := httpapi.New(cfg, httpapi.Deps{
+		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return err
+	}
+	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
+	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", eng.Current().Revision())
+	if devKey != nil {
+		if err := printDevBanner(out, devKey, ln.Addr().String()); err != nil {
+			return err
+		}
+	}
+	return runUntilDone(ctx, srv, ln, cfg.Server.ShutdownTimeout, log)
+}
+
+// activate loads the configured bundle, or the built-in one, and makes it the serving policy.
+func activate(ctx context.Context, eng *engine.Engine, cfg config.Policy, log *slog.Logger) error {
+	var b *opabundle.Bundle
+	var err error
+	source := cfg.Bundle
+	if source == "" {
+		source = "built-in"
+		b, err = bundle.Builtin()
+	} else {
+		b, err = bundle.Load(cfg.Bundle, cfg.MaxBundleBytes)
+	}
+	if err != nil {
+		return fmt.Errorf("bundle %s: %w", source, err)
+	}
+	snap, err := eng.Activate(ctx, b)
+	if err != nil {
+		return fmt.Errorf("bundle %s: %w", source, err)
+	}
+	log.Info("policy activated", "source", source, "revision", snap.Revision())
+	return nil
+}
+
+func openDecisionLog(cfg config.DecisionLog, log *slog.Logger) (*audit.Logger, func(), error) {
+	var w io.Writer
+	var file *os.File
+	switch cfg.Sink {
+	case "stdout":
+		w = os.Stdout
+	case "file":
+		f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return nil, nil, fmt.Errorf("decision log: %w", err)
+		}
+		w, file = f, f
+	}
+	l := audit.New(w, cfg.Buffer, log)
+	return l, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := l.Close(ctx); err != nil {
+			log.Warn("decision log not flushed", "error", err)
+		}
+		if file != nil {
+			_ = file.Close()
+		}
+	}, nil
+}
+
+// runUntilDone serves until ctx ends, then drains in-flight requests.
+func runUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

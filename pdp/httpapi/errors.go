@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// Stable error codes. Clients may switch on them; the messages are for people.
+const (
+	CodeInvalidRequest      = "invalid_request"
+	CodeInvalidToken        = "invalid_token"
+	CodeUnauthorized        = "unauthorized"
+	CodeBodyTooLarge        = "body_too_large"
+	CodeUnsupportedMedia    = "unsupported_media_type"
+	CodeNotFound            = "not_found"
+	CodeMethodNotAllowed    = "method_not_allowed"
+	CodePolicyUnavailable   = "policy_unavailable"
+	CodeEvaluationFailed    = "evaluation_failed"
+	CodeVerificationOffline = "verification_unavailable"
+	CodeInternal            = "internal_error"
+)
+
+// Request errors raised by decoding and validation.
+var (
+	errBodyTooLarge   = errors.New("request body too large")
+	errUnsupportedCT  = errors.New("content type must be application/json")
+	errNotFound       = errors.New("no such endpoint")
+	errMethodNotAllow = errors.New("method not allowed")
+)
+
+// requestError is a problem with what the caller sent: always a 400 with its message shown.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &requestError{msg: msg} }
+
+// apiError is how one error is shown to the caller.
+type apiError struct {
+	status  int
+	code    string
+	message string
+	// challenge is the WWW-Authenticate value, when the status asks for one.
+	challenge string
+}
+
+// classify maps an error to its status, code, message and challenge. It is the only place
+// that decides what a caller learns about a failure: never a token, never a raw evaluation
+// error.
+func classify(err error) apiError {
+	var reqErr *requestError
+	switch {
+	case errors.As(err, &reqErr):
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
+	case errors.Is(err, errBodyTooLarge):
+		return apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge, message: err.Error()}
+	case errors.Is(err, errUnsupportedCT):
+		return apiError{status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMedia, message: err.Error()}
+	case errors.Is(err, errNotFound):
+		return apiError{status: http.StatusNotFound, code: CodeNotFound, message: err.Error()}
+	case errors.Is(err, errMethodNotAllow):
+		return apiError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, message: err.Error()}
+	case errors.Is(err, token.ErrNoCredentials):
+		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized, message: "a bearer token is required",
+			challenge: `Bearer realm="verdict"`}
+	case errors.Is(err, token.ErrInvalidRequest):
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "malformed credentials",
+			challenge: `Bearer realm="verdict", error="invalid_request"`}
+	case errors.Is(err, token.ErrInvalidToken):
+		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: "the access token is invalid",
+			challenge: `Bearer realm="verdict", error="invalid_token"`}
+	case errors.Is(err, token.ErrUnavailable):
+		return apiError{status: http.StatusServiceUnavailable, code: CodeVerificationOffline, message: "the access token cannot be verified right now"}
+	case errors.Is(err, engine.ErrNoPolicy):
+		return apiError{status: http.StatusServiceUnavailable, code: CodePolicyUnavailable, message: "no policy is active"}
+	case errors.Is(err, engine.ErrEvaluation), errors.Is(err, engine.ErrTimeout):
+		return apiError{status: http.StatusInternalServerError, code: CodeEvaluationFailed, message: "the policy could not be evaluated"}
+	default:
+		return apiError{status: http.StatusInternalServerError, code: CodeInternal, message: "internal error"}
+	}
+}
+
+type errorBody struct {
+	Error     errorDetail `json:"error"`
+	RequestID string      `json:"request_id"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// writeError is the one error writer: it logs the detail and sends the short form.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := classify(err)
+	rid := requestID(r.Context())
+	level := s.log.Info
+	if e.status >= 500 {
+		level = s.log.Error
+	}
+	level("request failed", "request_id", rid, "path", r.URL.Path, "status", e.status, "code", e.code, "error", err)
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	writeJSON(w, e.status, errorBody{Error: errorDetail{Code: e.code, Message: e.message}, RequestID: rid})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

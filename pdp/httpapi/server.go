@@ -1,0 +1,144 @@
+// Package httpapi is Verdict's HTTP transport: the gorilla/mux router, request limits and
+// decoding, the request-scoped service step (verify the token, build the policy input, decide,
+// log) and the one error writer. It evaluates through the narrow Policy interface and never
+// imports OPA.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// Policy decides against the active policy snapshot.
+type Policy interface {
+	// Decide evaluates in against the snapshot current at the call.
+	Decide(ctx context.Context, in *engine.Input) (engine.Decision, error)
+	// Current returns the active snapshot, nil before the first activation.
+	Current() *engine.Snapshot
+}
+
+// Verifier verifies access tokens.
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (*token.Principal, error)
+}
+
+// Deps are the collaborators a Server uses.
+type Deps struct {
+	Policy   Policy
+	Tokens   Verifier
+	Audit    *audit.Logger
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves Verdict's HTTP API. It is an http.Handler.
+type Server struct {
+	cfg     config.Config
+	deps    Deps
+	log     *slog.Logger
+	now     func() time.Time
+	router  *mux.Router
+	handler http.Handler
+	metrics *metrics
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New builds a Server from a validated configuration.
+func New(cfg config.Config, deps Deps) (*Server, error) {
+	m, err := newMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, metrics: m}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.router = mux.NewRouter()
+	s.routes()
+	s.handler = withRequestID(s.withRecovery(s.withMetrics(s.router)))
+	return s, nil
+}
+
+func (s *Server) routes() {
+	r := s.router
+	r.HandleFunc("/v1/authorize", s.handleAuthorize).Methods(http.MethodPost)
+	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.writeError(w, req, errNotFound) })
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, errMethodNotAllow)
+	})
+}
+
+// ServeHTTP serves one request through the middleware chain and the router.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// NewHTTPServer wraps h in an http.Server with every timeout and the header limit set.
+func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           h,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	snap := s.deps.Policy.Current()
+	if snap == nil {
+		s.writeError(w, r, engine.ErrNoPolicy)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "revision": snap.Revision()})
+}
+
+type metrics struct {
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_http_requests_total", Help: "HTTP requests by route template and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "verdict_http_request_duration_seconds", Help: "HTTP request latency by route template.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"route"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_decisions_total", Help: "Decisions by result: allow, deny or error.",
+		}, []string{"result"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
