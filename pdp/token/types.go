@@ -6,7 +6,9 @@ import (
 )
 
 // Errors of token verification. Every rejection wraps exactly one of the first four, so callers
-// map it to a status with errors.Is; the finer reasons below say why, for logs and tests.
+// map it to a status with errors.Is; the finer reasons below say why, for logs and tests. Failures
+// found by golang-jwt (signature, exp, nbf, iat, aud) also wrap its sentinels, such as
+// jwt.ErrTokenExpired.
 var (
 	// ErrNoCredentials means the request carried no bearer token (401, no error code).
 	ErrNoCredentials = errors.New("no bearer token")
@@ -18,20 +20,51 @@ var (
 	// ErrUnavailable means the token could not be checked: no usable keys, introspection or the
 	// revocation store down (503).
 	ErrUnavailable = errors.New("token verification unavailable")
+
+	// ErrTokenTooLarge means the token was longer than tokens.max_token_bytes.
+	ErrTokenTooLarge = errors.New("token too large")
+	// ErrMalformed means the token is not a well-formed JWS compact serialization: wrong number
+	// of segments, bad base64url, header or payload that is not a JSON object or not UTF-8.
+	ErrMalformed = errors.New("malformed token")
+	// ErrUnknownIssuer means the iss claim names no configured issuer.
+	ErrUnknownIssuer = errors.New("unknown issuer")
+	// ErrUnknownKey means the issuer has no key with the token's kid, or the token names no kid
+	// while the issuer has more than one key.
+	ErrUnknownKey = errors.New("unknown signing key")
+	// ErrKeyAlgorithm means the token's alg is not one the selected key is bound to.
+	ErrKeyAlgorithm = errors.New("algorithm not allowed for this key")
+	// ErrType means the typ header is not the one the issuer requires (at+jwt by default).
+	ErrType = errors.New("wrong token type")
+	// ErrHeader means the JOSE header carries a parameter Verdict refuses (crit, jku, x5u, jwk,
+	// x5c, b64, cty, zip, enc).
+	ErrHeader = errors.New("forbidden token header")
+	// ErrClaim means a required claim is missing or a claim has the wrong type.
+	ErrClaim = errors.New("missing or invalid claim")
+	// ErrLifetime means exp - iat exceeds the issuer's max_lifetime.
+	ErrLifetime = errors.New("token lifetime too long")
+	// ErrRevoked means the revocation checker reports the token revoked.
+	ErrRevoked = errors.New("token revoked")
 )
 
-// Principal is what a verified token says about its holder.
+// Principal is what a verified token says about its holder. A Principal returned by Verify may be
+// shared with the verified-token cache: treat it and its maps as read-only.
 type Principal struct {
 	// Kind is "jwt" or "opaque".
-	Kind   string
+	Kind string
+	// Issuer is the iss claim, always one of the configured issuers.
 	Issuer string
 	// Subject is the sub claim.
 	Subject string
-	// Properties are the subject properties built through the issuer's claim mapping.
+	// Properties are the subject properties built through the issuer's claim mapping (roles,
+	// tenant, scopes, amr, acr, auth_time, client_id, clearance, and any configured extra).
+	// Absent claims are absent here; numbers are json.Number.
 	Properties map[string]any
-	// Claims are all verified claims.
-	Claims    map[string]any
-	TokenID   string
-	IssuedAt  time.Time
+	// Claims are all verified claims, numbers kept as json.Number.
+	Claims map[string]any
+	// TokenID is the jti claim, empty when the token has none.
+	TokenID string
+	// IssuedAt is the iat claim, zero when the token has none.
+	IssuedAt time.Time
+	// ExpiresAt is the exp claim.
 	ExpiresAt time.Time
 }

@@ -1,0 +1,190 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/verdict-pdp/verdict/pdp/config"
+)
+
+// allowedAlgorithms are the JWS algorithms an issuer may be pinned to: asymmetric only. HMAC
+// beside public keys is how algorithm-confusion attacks start, and none is never a signature.
+var allowedAlgorithms = []string{
+	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512", "EdDSA",
+}
+
+// issuer verifies the tokens of one configured issuer with its own parser and keys only.
+type issuer struct {
+	name        string
+	parser      *jwt.Parser
+	keys        keySource
+	requireTyp  string
+	claims      map[string]string
+	required    []string
+	maxLifetime time.Duration
+}
+
+// newIssuer builds an issuer from its configuration, re-checking what config validation already
+// checks where a mistake would weaken verification (audience, algorithms).
+func newIssuer(cfg config.Issuer, now func() time.Time, log *slog.Logger) (*issuer, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("issuer: must be set")
+	}
+	if len(cfg.Audiences) == 0 || slices.Contains(cfg.Audiences, "") {
+		return nil, errors.New("audiences: at least one non-empty audience is required")
+	}
+	if len(cfg.Algorithms) == 0 {
+		return nil, errors.New("algorithms: must not be empty")
+	}
+	for _, alg := range cfg.Algorithms {
+		if !slices.Contains(allowedAlgorithms, alg) || jwt.GetSigningMethod(alg) == nil {
+			return nil, fmt.Errorf("algorithms: %q is not allowed (asymmetric JWS algorithms only)", alg)
+		}
+	}
+	if cfg.Leeway < 0 || cfg.Leeway > config.MaxLeeway {
+		return nil, fmt.Errorf("leeway: must be between 0 and %s", config.MaxLeeway)
+	}
+	keys, err := newKeySource(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	requireTyp := config.DefaultTyp
+	if cfg.RequireTyp != nil {
+		requireTyp = *cfg.RequireTyp
+	}
+	claims := cfg.Claims
+	if claims == nil {
+		claims = config.DefaultClaims()
+	}
+	return &issuer{
+		name: cfg.Issuer,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods(slices.Clone(cfg.Algorithms)),
+			jwt.WithIssuer(cfg.Issuer),
+			// WithAudience is any-of in golang-jwt v5.3 (WithAllAudiences is all-of): a token
+			// for any one configured audience is for us.
+			jwt.WithAudience(slices.Clone(cfg.Audiences)...),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithStrictDecoding(),
+			jwt.WithJSONNumber(),
+			jwt.WithTimeFunc(now),
+		),
+		keys:        keys,
+		requireTyp:  requireTyp,
+		claims:      claims,
+		required:    slices.Clone(cfg.RequiredClaims),
+		maxLifetime: cfg.MaxLifetime,
+	}, nil
+}
+
+// newKeySource loads the issuer's keys from its one configured source.
+func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
+	var (
+		keys   []*verifyKey
+		source string
+		err    error
+	)
+	switch {
+	case cfg.JWKSURL != "" || cfg.Discovery:
+		return nil, errors.New("keys: jwks_url and discovery are not supported yet; use jwks_file or public_keys")
+	case cfg.JWKSFile != "" && len(cfg.PublicKeys) > 0:
+		return nil, errors.New("keys: set jwks_file or public_keys, not both")
+	case cfg.JWKSFile != "":
+		source = "jwks_file"
+		keys, err = loadJWKSFile(cfg.JWKSFile, cfg.Algorithms, log)
+	case len(cfg.PublicKeys) > 0:
+		source = "public_keys"
+		keys, err = loadPEMFiles(cfg.PublicKeys, cfg.Algorithms)
+	default:
+		return nil, errors.New("keys: one of jwks_file or public_keys is required")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	set, err := newKeySet(keys)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return &staticKeys{set: set, source: source}, nil
+}
+
+// verify checks the header rules, the signature with this issuer's keys and the registered
+// claims, then Verdict's own claim rules. u is the token's unverified routing view.
+func (is *issuer) verify(ctx context.Context, raw string, u *unverified) (jwt.MapClaims, error) {
+	if err := checkHeader(u.header, is.requireTyp); err != nil {
+		return nil, err
+	}
+	keyfunc := func(t *jwt.Token) (any, error) {
+		set, err := is.keys.keys(ctx, u.kid)
+		if err != nil {
+			return nil, err
+		}
+		k, err := set.lookup(u.kid, u.hasKID)
+		if err != nil {
+			return nil, err
+		}
+		if !k.allows(t.Method.Alg()) {
+			return nil, fmt.Errorf("%w: %s with key %q", ErrKeyAlgorithm, t.Method.Alg(), k.kid)
+		}
+		return k.pub, nil
+	}
+	claims := jwt.MapClaims{}
+	if _, err := is.parser.ParseWithClaims(raw, claims, keyfunc); err != nil {
+		return nil, err
+	}
+	if err := is.checkClaims(claims); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// stringClaims must be strings whenever present; golang-jwt checks the registered time and
+// audience claims, not these.
+var stringClaims = []string{"sub", "jti", "client_id"}
+
+// checkClaims enforces claim types, the issuer's required claims and its max_lifetime.
+func (is *issuer) checkClaims(c jwt.MapClaims) error {
+	for _, name := range stringClaims {
+		if v, ok := c[name]; ok {
+			if _, isString := v.(string); !isString {
+				return fmt.Errorf("%w: %s is not a string", ErrClaim, name)
+			}
+		}
+	}
+	for _, name := range is.required {
+		v, ok := c[name]
+		if !ok || v == nil || v == "" {
+			return fmt.Errorf("%w: %s is required", ErrClaim, name)
+		}
+	}
+	if is.maxLifetime <= 0 {
+		return nil
+	}
+	exp, _ := c.GetExpirationTime() // validated by the parser
+	iat, _ := c.GetIssuedAt()
+	if exp == nil || iat == nil {
+		return fmt.Errorf("%w: iat is required when max_lifetime is set", ErrClaim)
+	}
+	if life := exp.Sub(iat.Time); life > is.maxLifetime {
+		return fmt.Errorf("%w: %s, at most %s", ErrLifetime, life.Round(time.Second), is.maxLifetime)
+	}
+	return nil
+}
+
+// describe names the issuer's key source and key ids for status reports.
+func (is *issuer) describe() IssuerStats {
+	st := IssuerStats{Issuer: is.name, Source: is.keys.kind(), KeyIDs: []string{}}
+	if set := is.keys.current(); set != nil {
+		st.KeyIDs = set.ids()
+	}
+	return st
+}

@@ -1,0 +1,158 @@
+package token
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// DefaultClientID is the client_id of minted tokens whose claims name none.
+const DefaultClientID = "verdict-cli"
+
+// mintRequired are the claims Mint refuses to sign without: no verifier would accept the token.
+var mintRequired = []string{"iss", "aud", "exp"}
+
+// Mint signs an RFC 9068 access token with key: header typ at+jwt and kid (the key's RFC 7638
+// thumbprint when kid is empty); claims as given, which must include iss, aud and exp, plus iat
+// (now), jti (random) and client_id (DefaultClientID) when absent. Times are Unix seconds;
+// time.Time values of exp, iat, nbf and auth_time are converted. The algorithm follows the key:
+// RSA (2048 bits or more) → RS256, ECDSA P-256/P-384/P-521 → ES256/ES384/ES512, Ed25519 → EdDSA.
+func Mint(key crypto.Signer, kid string, claims map[string]any) (string, error) {
+	method, err := signingMethodFor(key)
+	if err != nil {
+		return "", err
+	}
+	for _, name := range mintRequired {
+		if _, ok := claims[name]; !ok {
+			return "", fmt.Errorf("mint: claim %s is required", name)
+		}
+	}
+	if kid == "" {
+		if kid, err = Thumbprint(key.Public()); err != nil {
+			return "", fmt.Errorf("mint: %w", err)
+		}
+	}
+	c := jwt.MapClaims(maps.Clone(claims))
+	for _, name := range []string{"exp", "iat", "nbf", "auth_time"} {
+		if t, ok := c[name].(time.Time); ok {
+			c[name] = t.Unix()
+		}
+	}
+	if _, ok := c["iat"]; !ok {
+		c["iat"] = time.Now().Unix()
+	}
+	if _, ok := c["client_id"]; !ok {
+		c["client_id"] = DefaultClientID
+	}
+	if _, ok := c["jti"]; !ok {
+		if c["jti"], err = randomID(); err != nil {
+			return "", fmt.Errorf("mint: %w", err)
+		}
+	}
+	t := jwt.NewWithClaims(method, c)
+	t.Header["typ"] = "at+jwt"
+	t.Header["kid"] = kid
+	signed, err := t.SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("mint: %w", err)
+	}
+	return signed, nil
+}
+
+// signingMethodFor picks the JWS algorithm for a private key.
+func signingMethodFor(key crypto.Signer) (jwt.SigningMethod, error) {
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if k.N.BitLen() < minRSABits {
+			return nil, fmt.Errorf("mint: RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
+		}
+		return jwt.SigningMethodRS256, nil
+	case *ecdsa.PrivateKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return jwt.SigningMethodES256, nil
+		case elliptic.P384():
+			return jwt.SigningMethodES384, nil
+		case elliptic.P521():
+			return jwt.SigningMethodES512, nil
+		}
+		return nil, errors.New("mint: unsupported ECDSA curve")
+	case ed25519.PrivateKey:
+		return jwt.SigningMethodEdDSA, nil
+	}
+	return nil, fmt.Errorf("mint: unsupported key type %T", key)
+}
+
+// randomID returns 128 random bits, base64url encoded, for jti.
+func randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// LoadSigningKey reads a PEM private key for Mint: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE
+// KEY" or SEC 1 "EC PRIVATE KEY" (an "EC PARAMETERS" block before it is skipped). Encrypted PEM
+// is not supported.
+func LoadSigningKey(path string) (crypto.Signer, error) {
+	data, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
+		key, err := parsePrivateBlock(block)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if key != nil {
+			return key, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no PEM private key found", path)
+}
+
+// parsePrivateBlock parses one PEM block; nil, nil means a block to skip.
+func parsePrivateBlock(block *pem.Block) (crypto.Signer, error) {
+	var (
+		key any
+		err error
+	)
+	switch block.Type {
+	case "EC PARAMETERS":
+		return nil, nil
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "ENCRYPTED PRIVATE KEY":
+		return nil, errors.New("encrypted private keys are not supported")
+	default:
+		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("unsupported private key type %T", key)
+	}
+	if _, err := signingMethodFor(signer); err != nil {
+		return nil, err
+	}
+	return signer, nil
+}
