@@ -1,0 +1,105 @@
+# Package verdict.abac denies requests that break attribute rules: tenant
+# isolation, ownership and classification against clearance. Each broken rule
+# adds a reason to deny_reasons; an empty set means ABAC has no objection.
+#
+# Tunables live in data.verdict.config.classification and
+# data.verdict.config.ownership.
+package verdict.abac
+
+import data.verdict.rbac
+
+classification_config := data.verdict.config.classification
+
+ownership_config := data.verdict.config.ownership
+
+# rank orders classification levels: a higher rank is more sensitive.
+rank := {level: i | some i, level in classification_config.levels}
+
+subject_tenant := t if {
+	t := input.subject.properties.tenant
+	is_string(t)
+	t != ""
+}
+
+resource_tenant := t if {
+	t := input.resource.properties.tenant
+	is_string(t)
+	t != ""
+}
+
+# resource_label names the resource in reasons, e.g. "document doc-1".
+resource_label := sprintf("%s %s", [resource_kind, id]) if {
+	id := input.resource.id
+	is_string(id)
+	id != ""
+} else := resource_kind
+
+resource_kind := t if {
+	t := rbac.resource_type
+} else := "resource"
+
+# resource_classification is the resource's level; unset or null means the default.
+resource_classification := c if {
+	c := input.resource.properties.classification
+	c != null
+} else := classification_config.default
+
+# clearance is the subject's clearance; unset or null means the default.
+clearance := c if {
+	c := input.subject.properties.clearance
+	c != null
+} else := classification_config.default_clearance
+
+# is_owner holds when the resource's owner is the (non-empty) subject id.
+is_owner if {
+	id := input.subject.id
+	is_string(id)
+	id != ""
+	input.resource.properties.owner == id
+}
+
+# owner_bypass holds when an effective role may act on anyone's resources.
+owner_bypass if {
+	some r in rbac.effective_roles
+	r in ownership_config.bypass_roles
+}
+
+default allow := false
+
+allow if count(deny_reasons) == 0
+
+deny_reasons contains "abac: subject has no tenant" if not subject_tenant
+
+deny_reasons contains sprintf("abac: %s has no tenant", [resource_label]) if not resource_tenant
+
+deny_reasons contains msg if {
+	subject_tenant != resource_tenant
+	msg := sprintf("abac: subject tenant %s does not match tenant %s of %s", [subject_tenant, resource_tenant, resource_label])
+}
+
+deny_reasons contains msg if {
+	rbac.action in ownership_config.actions
+	not is_owner
+	not owner_bypass
+	msg := sprintf("abac: %s does not own %s; %s needs ownership or role %s", [
+		rbac.subject_id, resource_label, rbac.action,
+		concat(" or ", sort(ownership_config.bypass_roles)),
+	])
+}
+
+deny_reasons contains msg if {
+	not resource_classification in object.keys(rank)
+	msg := sprintf("abac: %s has unknown classification %v", [resource_label, resource_classification])
+}
+
+deny_reasons contains msg if {
+	not clearance in object.keys(rank)
+	msg := sprintf("abac: %s has unknown clearance %v", [rbac.subject_id, clearance])
+}
+
+deny_reasons contains msg if {
+	rank[clearance] < rank[resource_classification]
+	msg := sprintf("abac: clearance %s of %s is below classification %s of %s", [
+		clearance, rbac.subject_id, resource_classification, resource_label,
+	])
+}

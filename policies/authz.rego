@@ -1,0 +1,106 @@
+# Package verdict.authz combines RBAC, ABAC and risk into the decision that
+# Verdict returns (DESIGN.md §3). The entrypoint is data.verdict.authz.decision.
+#
+# A request is allowed only when RBAC allows it, ABAC has no objection and risk
+# does not block it. High risk blocks everything but the exempt requests
+# (reading public resources by default). Medium risk on a sensitive request (a
+# sensitive action or classification) blocks unless the subject shows fresh MFA;
+# when stepping up is all that stands between the subject and an allow, the
+# decision carries a step_up obligation.
+package verdict.authz
+
+import data.verdict.abac
+import data.verdict.rbac
+import data.verdict.risk
+
+config := data.verdict.config
+
+# decision is always an object; the default guards against any undefined part.
+default decision := {
+	"allow": false,
+	"reasons": ["authz: no rule produced a decision; denied by default"],
+	"obligations": [],
+	"risk": {"score": 0, "level": "low", "signals": []},
+}
+
+decision := {
+	"allow": allow,
+	"reasons": reasons,
+	"obligations": obligations,
+	"risk": {"score": risk.score, "level": risk.level, "signals": risk.signals},
+}
+
+default allow := false
+
+allow if {
+	rbac.allow
+	abac.allow
+	count(risk_deny_reasons) == 0
+}
+
+high_risk_exempt if {
+	rbac.action in config.high_risk_exempt.actions
+	abac.resource_classification in config.high_risk_exempt.classifications
+}
+
+sensitive if rbac.action in config.sensitive.actions
+
+sensitive if abac.resource_classification in config.sensitive.classifications
+
+default step_up_required := false
+
+step_up_required if {
+	risk.level == "medium"
+	sensitive
+	not risk.fresh_mfa
+}
+
+signal_list := concat(", ", risk.signals)
+
+risk_deny_reasons contains msg if {
+	risk.level == "high"
+	not high_risk_exempt
+	msg := sprintf("risk: score %v is high (%s)", [risk.score, signal_list])
+}
+
+risk_deny_reasons contains msg if {
+	step_up_required
+	msg := sprintf("risk: score %v is medium (%s) and %s on %s needs fresh multi-factor authentication", [
+		risk.score, signal_list, rbac.action, abac.resource_label,
+	])
+}
+
+risk_notes contains msg if {
+	allow
+	risk.level == "high"
+	msg := sprintf("risk: score %v is high (%s) but %s on %s is exempt", [
+		risk.score, signal_list, rbac.action, abac.resource_label,
+	])
+}
+
+deny_reasons := (rbac.deny_reasons | abac.deny_reasons) | risk_deny_reasons
+
+# reasons explain an allow by the granting roles, and a deny by every broken rule.
+reasons := sort(rbac.allow_reasons | risk_notes) if {
+	allow
+} else := sort(deny_reasons) if {
+	count(deny_reasons) > 0
+} else := ["authz: no rule allowed the request; denied by default"]
+
+step_up_obligation := {
+	"type": "step_up",
+	"acr_values": config.step_up.acr_values,
+	"max_age": config.step_up.max_age,
+}
+
+# obligation_set asks for step-up only when it alone blocks the request: a
+# subject who steps up and is still denied by RBAC or ABAC would be sent round
+# the identity provider for nothing (and forward-auth answers 401 for step-up
+# but 403 for a plain deny).
+obligation_set contains step_up_obligation if {
+	step_up_required
+	rbac.allow
+	abac.allow
+}
+
+obligations := sort(obligation_set)
