@@ -482,3 +482,43 @@ func TestFromFS(t *testing.T) {
 		t.Errorf("revision = %q, want the directory's %q", b.Manifest.Revision, dir.Manifest.Revision)
 	}
 }
+
+func TestBuiltin(t *testing.T) {
+	b, err := Builtin()
+	if err != nil {
+		t.Fatalf("Builtin() error = %v", err)
+	}
+	if got := *b.Manifest.Roots; len(got) != 1 || got[0] != "verdict" {
+		t.Errorf("roots = %v, want [verdict]", got)
+	}
+	var tests, policies int
+	for _, mf := range b.Modules {
+		if strings.HasSuffix(mf.Path, "_test.rego") {
+			tests++
+		} else {
+			policies++
+		}
+	}
+	if tests == 0 || policies == 0 {
+		t.Errorf("modules: %d policies, %d tests; want both", policies, tests)
+	}
+	if !strings.HasPrefix(b.Manifest.Revision, RevisionPrefix) {
+		t.Errorf("revision = %q, want a derived one", b.Manifest.Revision)
+	}
+	again, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Manifest.Revision != b.Manifest.Revision {
+		t.Errorf("revision changed between reads: %q, %q", b.Manifest.Revision, again.Manifest.Revision)
+	}
+	dir, err := Load(filepath.Join("..", "..", "policies"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The directory holds embed.go too, which is not part of the bundle, so only the module
+	// sets are compared.
+	if len(dir.Modules) != len(b.Modules) {
+		t.Errorf("directory has %d modules, built-in %d", len(dir.Modules), len(b.Modules))
+	}
+}

@@ -23,14 +23,14 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
-// Errors returned by RunTests and Test together with a complete report.
+// Errors TestReport.Err returns, for a caller that gates on a test run.
 var (
 	// ErrTestsFailed means at least one Rego test failed or could not be evaluated.
 	ErrTestsFailed = errors.New("rego tests failed")
 	// ErrCoverageTooLow means the tests passed but covered less than the threshold.
 	ErrCoverageTooLow = errors.New("rego test coverage below threshold")
-	// ErrNoTests means the bundles hold no test rules at all while a threshold or the
-	// require-tests gate asked for them.
+	// ErrNoTests means the bundles hold no test rules while a threshold or RequireTests asked
+	// for them.
 	ErrNoTests = errors.New("no rego tests found")
 )
 
@@ -94,19 +94,48 @@ type FileCoverage struct {
 // files. Test files (_test.rego) are not counted in the coverage, so the figure says how much
 // of the policy the tests exercise, not how much of the tests ran.
 type TestReport struct {
+	// Results are sorted by file, row and name.
 	Results []TestResult   `json:"results"`
-	Passed  int            `json:"passed"`
-	Failed  int            `json:"failed"`
-	Skipped int            `json:"skipped"`
 	Files   []FileCoverage `json:"files"`
 	// Coverage is the percentage of policy lines the tests covered.
-	Coverage  float64 `json:"coverage"`
-	Threshold float64 `json:"threshold"`
+	Coverage float64 `json:"coverage"`
+	// Threshold and RequireTests are the options the run was judged by (see Err).
+	Threshold    float64 `json:"threshold"`
+	RequireTests bool    `json:"require_tests"`
 }
 
-// OK reports whether every test passed and coverage met the threshold.
-func (r TestReport) OK() bool {
-	return r.Failed == 0 && r.Coverage >= r.Threshold
+// Passed returns how many tests passed.
+func (r TestReport) Passed() int { return r.count(TestPassed) }
+
+// Failed returns how many tests failed or could not be evaluated.
+func (r TestReport) Failed() int { return r.count(TestFailed) + r.count(TestErrored) }
+
+// Skipped returns how many tests were skipped (todo_ rules).
+func (r TestReport) Skipped() int { return r.count(TestSkipped) }
+
+func (r TestReport) count(o TestOutcome) int {
+	n := 0
+	for _, t := range r.Results {
+		if t.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Err judges the run: ErrTestsFailed when a test failed or errored, ErrNoTests when there were
+// no tests but a threshold or RequireTests asked for some, ErrCoverageTooLow when coverage is
+// under the threshold, nil otherwise.
+func (r TestReport) Err() error {
+	switch {
+	case r.Failed() > 0:
+		return fmt.Errorf("%w: %d of %d", ErrTestsFailed, r.Failed(), r.Passed()+r.Failed())
+	case len(r.Results) == 0 && (r.RequireTests || r.Threshold > 0):
+		return ErrNoTests
+	case r.Coverage < r.Threshold:
+		return fmt.Errorf("%w: %.2f%% < %.2f%%", ErrCoverageTooLow, r.Coverage, r.Threshold)
+	}
+	return nil
 }
 
 // Write prints the report: a line per failed or errored test (every test when verbose, with
@@ -136,9 +165,9 @@ func (r TestReport) Write(w io.Writer, verbose bool) error {
 			fmt.Fprintf(&b, "coverage %s: %.2f%% (%d of %d lines)\n", f.File, f.Coverage, f.CoveredLines, f.CoveredLines+f.NotCoveredLines)
 		}
 	}
-	fmt.Fprintf(&b, "%d passed, %d failed", r.Passed, r.Failed)
-	if r.Skipped > 0 {
-		fmt.Fprintf(&b, ", %d skipped", r.Skipped)
+	fmt.Fprintf(&b, "%d passed, %d failed", r.Passed(), r.Failed())
+	if n := r.Skipped(); n > 0 {
+		fmt.Fprintf(&b, ", %d skipped", n)
 	}
 	b.WriteByte('\n')
 	fmt.Fprintf(&b, "coverage: %.2f%%", r.Coverage)
@@ -156,8 +185,8 @@ func oneLine(s string) string {
 
 // RunTests loads each path as a bundle (a directory or a .tar.gz, as Load does) and runs the
 // Rego unit tests in them, with coverage. Bundles given together must not have overlapping
-// roots. The error is nil only when every test passed and coverage met opts.Threshold; a
-// report is returned whenever the tests ran, with ErrTestsFailed or ErrCoverageTooLow.
+// roots. The error reports only what kept the tests from running (a bundle that does not
+// load or compile); failed tests and low coverage are in the report, judged by its Err.
 func RunTests(ctx context.Context, paths []string, opts TestOptions) (TestReport, error) {
 	if len(paths) == 0 {
 		return TestReport{}, errors.New("run rego tests: no paths given")
@@ -175,7 +204,8 @@ func RunTests(ctx context.Context, paths []string, opts TestOptions) (TestReport
 }
 
 // Test runs the Rego unit tests of one loaded bundle, with coverage, as RunTests does. The
-// policy.require_tests gate runs it on a bundle before activating it.
+// policy.require_tests gate runs it on a bundle before activating it and refuses the bundle
+// when the report's Err is not nil.
 func Test(ctx context.Context, b *opabundle.Bundle, opts TestOptions) (TestReport, error) {
 	return runTests(ctx, map[string]*opabundle.Bundle{"bundle": b}, opts, false)
 }
@@ -207,7 +237,7 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 	}
 	display := displayNames(bundles, withPaths)
-	report := TestReport{Threshold: opts.Threshold}
+	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests}
 	for res := range ch {
 		report.add(res, display)
 	}
@@ -218,7 +248,7 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
 	})
 	report.setCoverage(cov, policyModules(bundles), display)
-	return report, report.verdict(opts)
+	return report, nil
 }
 
 // displayNames maps the file names module locations carry to the names a report shows.
@@ -249,16 +279,12 @@ func (r *TestReport) add(res *tester.Result, display func(string) string) {
 	switch {
 	case res.Skip:
 		t.Outcome = TestSkipped
-		r.Skipped++
 	case res.Error != nil:
 		t.Outcome, t.Error = TestErrored, res.Error.Error()
-		r.Failed++
 	case res.Fail:
 		t.Outcome = TestFailed
-		r.Failed++
 	default:
 		t.Outcome = TestPassed
-		r.Passed++
 	}
 	r.Results = append(r.Results, t)
 }
@@ -305,16 +331,4 @@ func (r *TestReport) setCoverage(cov *cover.Cover, mods map[string]*ast.Module, 
 	if total := covered + notCovered; total > 0 {
 		r.Coverage = 100 * float64(covered) / float64(total)
 	}
-}
-
-func (r TestReport) verdict(opts TestOptions) error {
-	switch {
-	case r.Failed > 0:
-		return fmt.Errorf("%w: %d of %d", ErrTestsFailed, r.Failed, r.Passed+r.Failed)
-	case len(r.Results) == 0 && (opts.RequireTests || opts.Threshold > 0):
-		return ErrNoTests
-	case r.Coverage < opts.Threshold:
-		return fmt.Errorf("%w: %.2f%% < %.2f%%", ErrCoverageTooLow, r.Coverage, opts.Threshold)
-	}
-	return nil
 }

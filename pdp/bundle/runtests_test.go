@@ -91,14 +91,14 @@ func TestRunTests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			report, err := RunTests(context.Background(), tt.paths(t), tt.opts)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("RunTests() error = %v, want %v", err, tt.wantErr)
+			if err != nil {
+				t.Fatalf("RunTests() error = %v", err)
 			}
-			if report.Passed != tt.wantPassed || report.Failed != tt.wantFailed {
-				t.Errorf("passed, failed = %d, %d, want %d, %d", report.Passed, report.Failed, tt.wantPassed, tt.wantFailed)
+			if err := report.Err(); !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("Err() = %v, want %v", err, tt.wantErr)
 			}
-			if report.OK() != (tt.wantErr == nil || errors.Is(tt.wantErr, ErrNoTests)) {
-				t.Errorf("OK() = %v with error %v", report.OK(), err)
+			if report.Passed() != tt.wantPassed || report.Failed() != tt.wantFailed {
+				t.Errorf("passed, failed = %d, %d, want %d, %d", report.Passed(), report.Failed(), tt.wantPassed, tt.wantFailed)
 			}
 			got := map[string]TestOutcome{}
 			for _, r := range report.Results {
@@ -145,11 +145,14 @@ func TestTestBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	report, err := Test(context.Background(), b, TestOptions{})
-	if !errors.Is(err, ErrTestsFailed) {
-		t.Fatalf("Test() error = %v, want ErrTestsFailed", err)
+	if err != nil {
+		t.Fatalf("Test() error = %v", err)
 	}
-	if report.Failed != 2 {
-		t.Errorf("failed = %d, want 2", report.Failed)
+	if err := report.Err(); !errors.Is(err, ErrTestsFailed) {
+		t.Fatalf("Err() = %v, want ErrTestsFailed", err)
+	}
+	if report.Failed() != 2 {
+		t.Errorf("failed = %d, want 2", report.Failed())
 	}
 	// The bundle is still usable: testing it must not have changed it.
 	if len(b.Modules) != 2 || b.Modules[0].Parsed == nil {
