@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+)
+
+// ErrInvalidInput means the input could not be turned into a policy input document (a
+// property that is not a JSON value, a malformed json.Number). It is always returned together
+// with ErrEvaluation, so callers that only know ErrEvaluation still deny.
+var ErrInvalidInput = errors.New("invalid policy input")
+
+// Interned keys of the input document.
+var (
+	keySubject    = ast.InternedTerm("subject")
+	keyAction     = ast.InternedTerm("action")
+	keyResource   = ast.InternedTerm("resource")
+	keyContext    = ast.InternedTerm("context")
+	keyToken      = ast.InternedTerm("token")
+	keyType       = ast.InternedTerm("type")
+	keyID         = ast.InternedTerm("id")
+	keyName       = ast.InternedTerm("name")
+	keyProperties = ast.InternedTerm("properties")
+	keyKind       = ast.InternedTerm("kind")
+	keyIssuer     = ast.InternedTerm("issuer")
+	keyClaims     = ast.InternedTerm("claims")
+)
+
+// inputValue builds the input document straight from the typed Input, without a JSON round
+// trip. The document is exactly what json.Marshal(in) would give (fields with omitempty are
+// left out when empty), so a policy sees the same input from the HTTP API, from `verdict eval`
+// and from `opa eval`. Numbers, including json.Number values, become Rego numbers.
+func inputValue(in *Input) (ast.Value, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: %w: no input", ErrEvaluation, ErrInvalidInput)
+	}
+	subject, err := entity(in.Subject.Type, in.Subject.ID, in.Subject.Properties)
+	if err != nil {
+		return nil, inputError("subject", err)
+	}
+	action := ast.NewObjectWithCapacity(2)
+	action.Insert(keyName, ast.InternedTerm(in.Action.Name))
+	if err := insertMap(action, keyProperties, in.Action.Properties); err != nil {
+		return nil, inputError("action", err)
+	}
+	resource, err := entity(in.Resource.Type, in.Resource.ID, in.Resource.Properties)
+	if err != nil {
+		return nil, inputError("resource", err)
+	}
+
+	doc := ast.NewObjectWithCapacity(5)
+	doc.Insert(keySubject, ast.NewTerm(subject))
+	doc.Insert(keyAction, ast.NewTerm(action))
+	doc.Insert(keyResource, ast.NewTerm(resource))
+	if err := insertMap(doc, keyContext, in.Context); err != nil {
+		return nil, inputError("context", err)
+	}
+	if in.Token != nil {
+		tok, err := token(in.Token)
+		if err != nil {
+			return nil, inputError("token", err)
+		}
+		doc.Insert(keyToken, ast.NewTerm(tok))
+	}
+	return doc, nil
+}
+
+func inputError(field string, err error) error {
+	return fmt.Errorf("%w: %w: %s: %w", ErrEvaluation, ErrInvalidInput, field, err)
+}
+
+func entity(typ, id string, props map[string]any) (ast.Object, error) {
+	obj := ast.NewObjectWithCapacity(3)
+	obj.Insert(keyType, ast.InternedTerm(typ))
+	obj.Insert(keyID, ast.InternedTerm(id))
+	if err := insertMap(obj, keyProperties, props); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func token(t *Token) (ast.Object, error) {
+	obj := ast.NewObjectWithCapacity(3)
+	obj.Insert(keyKind, ast.InternedTerm(t.Kind))
+	obj.Insert(keyIssuer, ast.InternedTerm(t.Issuer))
+	// Claims has no omitempty: a nil map is JSON null.
+	claims := ast.Value(ast.NullValue)
+	if t.Claims != nil {
+		v, err := ast.InterfaceToValue(t.Claims)
+		if err != nil {
+			return nil, fmt.Errorf("claims: %w", err)
+		}
+		claims = v
+	}
+	obj.Insert(keyClaims, ast.NewTerm(claims))
+	return obj, nil
+}
+
+// insertMap inserts m under key unless it is empty (omitempty).
+func insertMap(obj ast.Object, key *ast.Term, m map[string]any) error {
+	if len(m) == 0 {
+		return nil
+	}
+	v, err := ast.InterfaceToValue(m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", string(key.Value.(ast.String)), err)
+	}
+	obj.Insert(key, ast.NewTerm(v))
+	return nil
+}

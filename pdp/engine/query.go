@@ -1,0 +1,61 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// ErrInvalidPath means a Query path is not a slash-separated document path.
+var ErrInvalidPath = errors.New("invalid document path")
+
+// Query evaluates the document data.<path> against this snapshot with the given input, for an
+// OPA-compatible Data API. path is slash separated (verdict/authz/decision); "" is the whole
+// of data, which evaluates every rule in the bundle, tests included. input may be nil, an
+// ast.Value, or any JSON-shaped Go value (json.Number values become numbers). Queries are
+// prepared on first use and kept per path in a small LRU; evaluation has the decision timeout.
+// defined is false when the document is undefined for this input. Errors wrap ErrInvalidPath,
+// ErrInvalidInput, ErrEvaluation or ErrTimeout.
+func (s *Snapshot) Query(ctx context.Context, path string, input any) (result any, defined bool, err error) {
+	pq, err := s.prepared(ctx, path)
+	if err != nil {
+		return nil, false, err
+	}
+	var value ast.Value
+	if input != nil {
+		if value, err = ast.InterfaceToValue(input); err != nil {
+			return nil, false, fmt.Errorf("%w: %w: %w", ErrEvaluation, ErrInvalidInput, err)
+		}
+	}
+	rs, err := s.eval(ctx, pq, value)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return nil, false, nil
+	}
+	return rs[0].Expressions[0].Value, true, nil
+}
+
+// prepared returns the prepared query for path, preparing and caching it on a miss. Two
+// requests missing at once may both prepare; the result is the same and one is kept.
+func (s *Snapshot) prepared(ctx context.Context, path string) (rego.PreparedEvalQuery, error) {
+	key := strings.Trim(path, "/")
+	if pq, ok := s.queries.Get(key); ok {
+		return pq, nil
+	}
+	ref, err := pathRef(key)
+	if err != nil {
+		return rego.PreparedEvalQuery{}, fmt.Errorf("%w: %w", ErrInvalidPath, err)
+	}
+	pq, err := s.prepare(ctx, ref)
+	if err != nil {
+		return rego.PreparedEvalQuery{}, fmt.Errorf("%w: prepare %s: %w", ErrEvaluation, ref, err)
+	}
+	s.queries.Add(key, pq)
+	return pq, nil
+}

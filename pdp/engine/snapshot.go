@@ -1,0 +1,152 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/open-policy-agent/opa/v1/ast"
+	opabundle "github.com/open-policy-agent/opa/v1/bundle"
+	"github.com/open-policy-agent/opa/v1/metrics"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
+
+	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
+)
+
+// bundleName is the name the bundle is activated under (module ids, /system/bundles/<name>).
+const bundleName = "verdict"
+
+// queryCacheSize bounds the prepared queries a snapshot keeps for Query, one per path.
+const queryCacheSize = 128
+
+// Snapshot is one activated bundle revision: its store, compiler and prepared decision query.
+// It never changes once published; a new revision is a new Snapshot.
+type Snapshot struct {
+	revision    string
+	activatedAt time.Time
+	entrypoint  ast.Ref
+	timeout     time.Duration
+	caches      caches
+	store       storage.Store
+	compiler    *ast.Compiler
+	decision    rego.PreparedEvalQuery
+	queries     *lru.Cache[string, rego.PreparedEvalQuery]
+}
+
+// Revision returns the revision of the bundle the snapshot was built from.
+func (s *Snapshot) Revision() string { return s.revision }
+
+// ActivatedAt returns when the snapshot became the serving one.
+func (s *Snapshot) ActivatedAt() time.Time { return s.activatedAt }
+
+// build turns b into a snapshot: a fresh store, the bundle activated into it in one write
+// transaction (data written, modules compiled as Rego v1), the entrypoint checked and the
+// decision query prepared.
+func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, error) {
+	if b == nil {
+		return nil, errors.New("activate: no bundle")
+	}
+	revision := vbundle.Revision(b)
+	// Round-tripping on write copies the bundle's data, so the snapshot shares nothing mutable
+	// with the bundle; AST values on read spare every evaluation converting data.
+	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(true), inmem.OptReturnASTValuesOnRead(true))
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	err := storage.Txn(ctx, store, storage.WriteParams, func(txn storage.Transaction) error {
+		return opabundle.Activate(&opabundle.ActivateOpts{
+			Ctx:           ctx,
+			Store:         store,
+			Txn:           txn,
+			Compiler:      compiler,
+			Metrics:       metrics.NoOp(),
+			Bundles:       map[string]*opabundle.Bundle{bundleName: b},
+			ParserOptions: ast.ParserOptions{RegoVersion: ast.RegoV1},
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
+	}
+	// An entrypoint no rule defines would be undefined for every input: a policy that denies
+	// everything by accident. Refuse it here rather than serve it.
+	if len(compiler.GetRules(e.entrypoint)) == 0 {
+		return nil, fmt.Errorf("activate revision %s: entrypoint %s is not defined by any rule in the bundle", revision, e.entrypoint)
+	}
+	queries, err := lru.New[string, rego.PreparedEvalQuery](queryCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
+	}
+	s := &Snapshot{
+		revision:   revision,
+		entrypoint: e.entrypoint,
+		timeout:    e.cfg.DecisionTimeout,
+		caches:     e.caches,
+		store:      store,
+		compiler:   compiler,
+		queries:    queries,
+	}
+	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
+		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
+	}
+	return s, nil
+}
+
+func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQuery, error) {
+	return rego.New(
+		rego.ParsedQuery(ast.NewBody(ast.NewExpr(ast.NewTerm(ref)))),
+		rego.Compiler(s.compiler),
+		rego.Store(s.store),
+		rego.SetRegoVersion(ast.RegoV1),
+	).PrepareForEval(ctx)
+}
+
+// Decide evaluates in against this snapshot within the decision timeout. Every outcome
+// carries the snapshot's revision. Anything but an allow from the policy is a deny: with
+// ErrTimeout when the timeout fired, ErrEvaluation (and ErrInvalidInput for a bad input) for
+// everything else. The evaluation error is in the returned error only, never in Reasons.
+func (s *Snapshot) Decide(ctx context.Context, in *Input) (Decision, error) {
+	input, err := inputValue(in)
+	if err != nil {
+		return denial(s.revision), err
+	}
+	rs, err := s.eval(ctx, s.decision, input)
+	if err != nil {
+		return denial(s.revision), err
+	}
+	return decisionFrom(rs, s.revision)
+}
+
+// eval runs a prepared query with the snapshot's caches, bounded by the decision timeout.
+func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (rego.ResultSet, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// OPA stops an evaluation only through a topdown.Cancel. Left to itself, rego starts a
+	// goroutine per evaluation to watch ctx; AfterFunc does the same without one.
+	halt := topdown.NewCancel()
+	stop := context.AfterFunc(ctx, halt.Cancel)
+	defer stop()
+
+	opts := []rego.EvalOption{
+		rego.EvalExternalCancel(halt),
+		rego.EvalInterQueryBuiltinCache(s.caches.builtin),
+		rego.EvalInterQueryBuiltinValueCache(s.caches.value),
+	}
+	if input != nil {
+		opts = append(opts, rego.EvalParsedInput(input))
+	}
+	rs, err := pq.Eval(ctx, opts...)
+	if err == nil {
+		return rs, nil
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w (limit %s)", ErrTimeout, s.timeout)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
+	default:
+		return nil, fmt.Errorf("%w: %w", ErrEvaluation, err)
+	}
+}
