@@ -1,0 +1,12 @@
+// Package revocation records revoked access tokens and answers, on every request, whether a
+// verified token is revoked. A token is revoked when its (iss, jti) is listed, or when its
+// subject (iss, sub) has a not-before and the token was issued before it (password reset,
+// account disabled). Every record expires when no token it could match can still be accepted,
+// so the store stays as small as the set of live revoked tokens.
+//
+// A Store keeps one rule for matching, defaults and error handling over two backends: a bbolt
+// file (the default; durable across restarts of one process) and Redis (shared by replicas;
+// keys with a TTL, and pub/sub so every replica drops revoked tokens from its verified-token
+// cache at once). The Store implements token.RevocationChecker; the token package never
+// imports this one.
+package revocation
