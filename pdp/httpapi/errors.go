@@ -22,6 +22,9 @@ const (
 	CodeEvaluationFailed    = "evaluation_failed"
 	CodeVerificationOffline = "verification_unavailable"
 	CodeInternal            = "internal_error"
+	CodeInsufficientScope   = "insufficient_scope"
+	CodeAccessDenied        = "access_denied"
+	CodeStepUpRequired      = "insufficient_user_authentication"
 )
 
 // Request errors raised by decoding and validation.
@@ -53,9 +56,21 @@ type apiError struct {
 // error.
 func classify(err error) apiError {
 	var reqErr *requestError
+	var scopeErr *scopeError
+	var stepUp *stepUpError
 	switch {
 	case errors.As(err, &reqErr):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
+	case errors.As(err, &scopeErr):
+		return apiError{status: http.StatusForbidden, code: CodeInsufficientScope, message: "the token lacks the required scope",
+			challenge: scopeErr.challenge()}
+	case errors.As(err, &stepUp):
+		return apiError{status: http.StatusUnauthorized, code: CodeStepUpRequired, message: "step-up authentication is required",
+			challenge: stepUp.challenge()}
+	case errors.Is(err, errAccessDenied):
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied"}
+	case errors.Is(err, engine.ErrInvalidPath):
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "invalid document path"}
 	case errors.Is(err, errBodyTooLarge):
 		return apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge, message: err.Error()}
 	case errors.Is(err, errUnsupportedCT):
@@ -105,6 +120,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	level("request failed", "request_id", rid, "path", r.URL.Path, "status", e.status, "code", e.code, "error", err)
 	if e.challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	if isDataAPI(r) {
+		writeJSON(w, e.status, opaErrorBody(e))
+		return
 	}
 	writeJSON(w, e.status, errorBody{Error: errorDetail{Code: e.code, Message: e.message}, RequestID: rid})
 }

@@ -77,6 +77,17 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 func (s *Server) routes() {
 	r := s.router
 	r.HandleFunc("/v1/authorize", s.handleAuthorize).Methods(http.MethodPost)
+	r.HandleFunc("/v1/authorize/batch", s.handleAuthorizeBatch).Methods(http.MethodPost)
+	std := newStandardAPIs(s)
+	r.HandleFunc(pathEvaluation, std.handleEvaluation).Methods(http.MethodPost)
+	r.HandleFunc(pathEvaluations, std.handleEvaluations).Methods(http.MethodPost)
+	r.HandleFunc(pathSearchSubject, std.handleSearchSubject).Methods(http.MethodPost)
+	r.HandleFunc(pathSearchResource, std.handleSearchResource).Methods(http.MethodPost)
+	r.HandleFunc(pathSearchAction, std.handleSearchAction).Methods(http.MethodPost)
+	r.HandleFunc(pathAuthZENConfig, std.handleMetadata).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc(dataAPIPrefix+"{path:.+}", std.handleData).Methods(http.MethodGet, http.MethodPost)
+	r.HandleFunc(forwardAuthPath, std.handleForwardAuth)
+	r.HandleFunc(forwardAuthPath+"/{path:.*}", std.handleForwardAuth)
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)

@@ -1,0 +1,188 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/engine"
+)
+
+// standardAPIs serves the standard protocols (AuthZEN 1.0, the OPA Data API and forward auth)
+// through the Server's service step: the same decide, audit and error writer as the native
+// API. It owns what those protocols read from the active bundle (route rules and the entity
+// directory), cached per snapshot.
+type standardAPIs struct {
+	*Server
+	pep    *pepAuth
+	bundle bundleDataCache
+}
+
+func newStandardAPIs(s *Server) *standardAPIs {
+	return &standardAPIs{Server: s, pep: newPEPAuth(s)}
+}
+
+// azDecision is an AuthZEN decision: decision, and context only when there is something the
+// PEP must see (obligations, an item error) or when authzen.response_context is full.
+type azDecision struct {
+	Decision bool           `json:"decision"`
+	Context  map[string]any `json:"context,omitempty"`
+}
+
+// azEvaluations is the body of an /access/v1/evaluations answer.
+type azEvaluations struct {
+	Evaluations []azDecision `json:"evaluations"`
+}
+
+func (a *standardAPIs) handleEvaluation(w http.ResponseWriter, r *http.Request) {
+	wire, err := a.readAuthZEN(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.single(w, r, wire)
+}
+
+func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request) {
+	wire, err := a.readAuthZEN(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	items, err := wire.items()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if len(items) == 0 {
+		// AuthZEN §7.1: without evaluations the request is a single evaluation.
+		a.single(w, r, wire)
+		return
+	}
+	results, err := a.evaluateAll(r, wire, items)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, azEvaluations{Evaluations: results})
+}
+
+// readAuthZEN authenticates the PEP, then decodes the body.
+func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*azWire, error) {
+	if err := a.pep.check(r); err != nil {
+		return nil, err
+	}
+	var wire azWire
+	if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, &wire); err != nil {
+		return nil, err
+	}
+	return &wire, nil
+}
+
+// single answers one evaluation; every problem is an HTTP error.
+func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire) {
+	t, err := wire.tuple()
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	dir, err := a.directory(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.evaluate(r.Context(), r.URL.Path, dir, t)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// evaluateAll answers a boxcar: the top-level members are defaults for each item, items run
+// concurrently up to server.batch_concurrency and are answered in request order, truncated
+// after the deciding item for the short-circuit semantics. An invalid or failed item is a
+// deny with the error in its context; problems with the whole payload are HTTP errors.
+func (a *standardAPIs) evaluateAll(r *http.Request, wire *azWire, items []json.RawMessage) ([]azDecision, error) {
+	sem, err := a.checkBatch(len(items), wire.Options)
+	if err != nil {
+		return nil, err
+	}
+	defaults, err := wire.tuple()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := a.directory(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	results := make([]azDecision, len(items))
+	n := runBatch(r.Context(), len(items), a.cfg.Server.BatchConcurrency, sem, func(ctx context.Context, i int) bool {
+		results[i] = a.item(ctx, r.URL.Path, dir, i, items[i], defaults)
+		return results[i].Decision
+	})
+	return results[:n], nil
+}
+
+// item evaluates one boxcar item merged over the defaults.
+func (a *standardAPIs) item(ctx context.Context, path string, dir *directory, i int, raw json.RawMessage, defaults azTuple) azDecision {
+	res, err := func() (azDecision, error) {
+		t, err := parseItem(raw)
+		if err != nil {
+			return azDecision{}, err
+		}
+		return a.evaluate(ctx, path, dir, t.over(defaults))
+	}()
+	if err != nil {
+		return azDecision{Context: map[string]any{"error": a.newItemError(ctx, i, err)}}
+	}
+	return res
+}
+
+// evaluate decides one complete AuthZEN tuple.
+func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory, t azTuple) (azDecision, error) {
+	in, err := t.input(needAll)
+	if err != nil {
+		return azDecision{}, err
+	}
+	dir.enrich(in)
+	a.stampTime(in)
+	id, d, err := a.decide(ctx, path, in)
+	if err != nil {
+		return azDecision{}, err
+	}
+	return a.azResult(id, d), nil
+}
+
+// azResult shapes a decision for AuthZEN. Obligations are always passed on: a PEP must not
+// lose one, allow or deny. decision_id, reasons and risk only with response_context: full.
+func (a *standardAPIs) azResult(id string, d engine.Decision) azDecision {
+	ctx := map[string]any{}
+	if len(d.Obligations) > 0 {
+		ctx["obligations"] = d.Obligations
+	}
+	if a.cfg.AuthZEN.ResponseContext == "full" {
+		ctx["decision_id"] = id
+		ctx["reasons"] = nativeResponse(id, d).Reasons
+		if d.Risk != nil {
+			ctx["risk"] = d.Risk
+		}
+	}
+	res := azDecision{Decision: d.Allow}
+	if len(ctx) > 0 {
+		res.Context = ctx
+	}
+	return res
+}
+
+// stampTime sets context.time to the server's clock, as the native API does: risk rules judge
+// off-hours access and MFA freshness by it, so no caller chooses it. The caller's context is
+// copied first; batch items share their default context.
+func (a *standardAPIs) stampTime(in *engine.Input) {
+	ctx := make(map[string]any, len(in.Context)+1)
+	maps.Copy(ctx, in.Context)
+	ctx["time"] = a.now().UTC().Format(time.RFC3339)
+	in.Context = ctx
+}

@@ -1,0 +1,137 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// Values of authzen.pep_auth.
+const (
+	pepAuthNone   = "none"
+	pepAuthAPIKey = "api_key"
+	pepAuthJWT    = "jwt"
+)
+
+// apiKeyHeader is the alternative to "Authorization: Bearer <key>" for PEP API keys.
+const apiKeyHeader = "X-API-Key"
+
+// scopeError means a valid token lacks the scope an endpoint requires (RFC 6750 §3.1: 403
+// insufficient_scope).
+type scopeError struct{ scope string }
+
+func (e *scopeError) Error() string { return fmt.Sprintf("token lacks scope %q", e.scope) }
+
+func (e *scopeError) challenge() string {
+	return fmt.Sprintf(`Bearer realm="verdict", error="insufficient_scope", scope=%s`, quoteParam(e.scope))
+}
+
+// pepAuth authenticates the policy enforcement point calling the AuthZEN API and the Data API,
+// where the caller asserts the subject: none trusts every caller, api_key wants a key whose
+// SHA-256 is configured, jwt wants a token of the configured issuer carrying the scope.
+type pepAuth struct {
+	s    *Server
+	mode string
+	// keys are the SHA-256 digests of accepted API keys.
+	keys [][]byte
+}
+
+func newPEPAuth(s *Server) *pepAuth {
+	a := &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth}
+	for _, d := range s.cfg.AuthZEN.APIKeysSHA256 {
+		if b, err := hex.DecodeString(strings.ToLower(d)); err == nil && len(b) == sha256.Size {
+			a.keys = append(a.keys, b)
+		}
+	}
+	return a
+}
+
+// check authenticates r, returning an error the one classifier maps to 401 or 403.
+func (a *pepAuth) check(r *http.Request) error {
+	switch a.mode {
+	case pepAuthAPIKey:
+		return a.checkAPIKey(r)
+	case pepAuthJWT:
+		return a.checkToken(r)
+	default:
+		return nil
+	}
+}
+
+// checkAPIKey compares the key's digest with every configured digest in constant time.
+func (a *pepAuth) checkAPIKey(r *http.Request) error {
+	key := r.Header.Get(apiKeyHeader)
+	if key == "" {
+		var err error
+		if key, err = token.BearerToken(r.Header, a.s.cfg.Tokens.MaxTokenBytes); err != nil {
+			return err
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	match := 0
+	for _, k := range a.keys {
+		match |= subtle.ConstantTimeCompare(sum[:], k)
+	}
+	if match != 1 {
+		return fmt.Errorf("%w: unknown PEP API key", token.ErrInvalidToken)
+	}
+	return nil
+}
+
+// checkToken verifies the PEP's own bearer token: the configured issuer and, when set, scope.
+func (a *pepAuth) checkToken(r *http.Request) error {
+	p, err := a.s.principal(r)
+	if err != nil {
+		return err
+	}
+	cfg := a.s.cfg.AuthZEN
+	if p.Issuer != cfg.Issuer {
+		return fmt.Errorf("%w: PEP token from issuer %q, want %q", token.ErrInvalidToken, p.Issuer, cfg.Issuer)
+	}
+	if cfg.Scope != "" && !slices.Contains(scopes(p), cfg.Scope) {
+		return &scopeError{scope: cfg.Scope}
+	}
+	return nil
+}
+
+// scopes lists the token's scopes: the mapped scopes property, else the scope or scp claim,
+// each a space-separated string or an array of strings.
+func scopes(p *token.Principal) []string {
+	for _, v := range []any{p.Properties["scopes"], p.Claims["scope"], p.Claims["scp"]} {
+		if list := stringList(v); len(list) > 0 {
+			return list
+		}
+	}
+	return nil
+}
+
+// stringList reads a space-separated string or an array of strings.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return strings.Fields(v)
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+// quoteParam quotes an auth-param value (RFC 9110 §5.6.4 quoted-string).
+func quoteParam(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}

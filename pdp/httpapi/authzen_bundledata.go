@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/verdict-pdp/verdict/pdp/engine"
+)
+
+// Where the standard APIs find their data in the active bundle (docs/api.md describes the
+// shapes). Both are optional: without routes forward auth denies everything, without a
+// directory searches find nothing and no entity is enriched.
+const (
+	routesPath    = "verdict/routes"
+	directoryPath = "verdict/search"
+)
+
+// errBundleData means the bundle's route table or directory does not have the documented shape.
+var errBundleData = errors.New("malformed bundle data")
+
+// bundleData is what the standard APIs read from one snapshot's data. Each part carries its
+// own error so a malformed route table does not break AuthZEN, nor a malformed directory
+// forward auth.
+type bundleData struct {
+	snap     *engine.Snapshot
+	routes   []routeRule
+	routeErr error
+	dir      *directory
+	dirErr   error
+}
+
+// bundleDataCache keeps the bundleData of the current snapshot, rebuilt when the snapshot
+// changes. Snapshots are immutable, so pointer identity is an exact key.
+type bundleDataCache struct {
+	mu  sync.Mutex
+	cur atomic.Pointer[bundleData]
+}
+
+// load returns the data of snap, reading it from the snapshot on first use.
+func (c *bundleDataCache) load(ctx context.Context, snap *engine.Snapshot) *bundleData {
+	if d := c.cur.Load(); d != nil && d.snap == snap {
+		return d
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d := c.cur.Load(); d != nil && d.snap == snap {
+		return d
+	}
+	d := &bundleData{snap: snap}
+	d.routes, d.routeErr = readRoutes(ctx, snap)
+	d.dir, d.dirErr = readDirectory(ctx, snap)
+	if d.routeErr == nil && d.dirErr == nil {
+		// A failed read (a timeout, say) is retried by the next request rather than kept.
+		c.cur.Store(d)
+	}
+	return d
+}
+
+// current returns the bundle data of the active snapshot.
+func (a *standardAPIs) current(ctx context.Context) (*bundleData, error) {
+	snap := a.deps.Policy.Current()
+	if snap == nil {
+		return nil, engine.ErrNoPolicy
+	}
+	return a.bundle.load(ctx, snap), nil
+}
+
+// directory returns the active entity directory.
+func (a *standardAPIs) directory(ctx context.Context) (*directory, error) {
+	d, err := a.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.dirErr != nil {
+		return nil, d.dirErr
+	}
+	return d.dir, nil
+}
+
+// readDocument reads data.<path> into v through JSON; an undefined document leaves v alone.
+func readDocument(ctx context.Context, snap *engine.Snapshot, path string, v any) error {
+	doc, defined, err := snap.Query(ctx, path, nil)
+	if err != nil || !defined {
+		return err
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("data.%s: %w", path, err)
+	}
+	if err := decodeRaw(b, v); err != nil {
+		return fmt.Errorf("%w: data.%s has the wrong shape: %w", errBundleData, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// evalSemantic is how a batch decides when to stop: AuthZEN's options.evaluations_semantic,
+// shared by /access/v1/evaluations and the native /v1/authorize/batch.
+type evalSemantic string
+
+// The evaluation semantics of AuthZEN 1.0 §7.1.2.1.
+const (
+	executeAll          evalSemantic = "execute_all"
+	denyOnFirstDeny     evalSemantic = "deny_on_first_deny"
+	permitOnFirstPermit evalSemantic = "permit_on_first_permit"
+)
+
+// batchOptions is the options member of a batch request. Unknown options are ignored.
+type batchOptions struct {
+	Semantic *string `json:"evaluations_semantic"`
+}
+
+// parseSemantic reads options.evaluations_semantic; absent means execute_all.
+func parseSemantic(raw json.RawMessage) (evalSemantic, error) {
+	if isAbsent(raw) {
+		return executeAll, nil
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return "", badRequest("options must be a JSON object")
+	}
+	var opts batchOptions
+	if err := json.Unmarshal(raw, &opts); err != nil {
+		return "", badRequest("options.evaluations_semantic must be a string")
+	}
+	if opts.Semantic == nil {
+		return executeAll, nil
+	}
+	switch sem := evalSemantic(*opts.Semantic); sem {
+	case executeAll, denyOnFirstDeny, permitOnFirstPermit:
+		return sem, nil
+	default:
+		return "", badRequest(fmt.Sprintf("options.evaluations_semantic must be %s, %s or %s",
+			executeAll, denyOnFirstDeny, permitOnFirstPermit))
+	}
+}
+
+// decides reports whether an item with this outcome ends the batch.
+func (sem evalSemantic) decides(allow bool) bool {
+	switch sem {
+	case denyOnFirstDeny:
+		return !allow
+	case permitOnFirstPermit:
+		return allow
+	default:
+		return false
+	}
+}
+
+// runBatch evaluates items 0..n-1 with at most limit in flight, handing them out in request
+// order, and returns how many leading items make the answer: n for execute_all, or up to and
+// including the first item (in request order) that decides a short-circuit semantic. Items
+// after a deciding one that have not started are skipped; items already in flight finish (and
+// are logged) but are not answered. eval stores its own result and reports whether it allowed;
+// a panicking eval counts as a deny.
+func runBatch(ctx context.Context, n, limit int, sem evalSemantic, eval func(ctx context.Context, i int) bool) int {
+	var (
+		mu    sync.Mutex
+		next  int
+		first = n // the smallest index known to decide the batch
+	)
+	take := func() (int, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if next >= n || next > first {
+			return 0, false
+		}
+		next++
+		return next - 1, true
+	}
+	decided := func(i int) {
+		mu.Lock()
+		first = min(first, i)
+		mu.Unlock()
+	}
+	var wg sync.WaitGroup
+	for range max(1, min(limit, n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i, ok := take(); ok; i, ok = take() {
+				if sem.decides(safeEval(ctx, i, eval)) {
+					decided(i)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == n {
+		return n
+	}
+	return first + 1
+}
+
+// safeEval runs one item, turning a panic into a deny so one bad item cannot take the process
+// down from a goroutine the recovery middleware does not cover.
+func safeEval(ctx context.Context, i int, eval func(ctx context.Context, i int) bool) (allow bool) {
+	defer func() {
+		if recover() != nil {
+			allow = false
+		}
+	}()
+	return eval(ctx, i)
+}
+
+// isAbsent reports whether a raw JSON member was left out or sent as null.
+func isAbsent(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// decodeRaw decodes one raw JSON member with numbers kept as json.Number.
+func decodeRaw(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	return dec.Decode(v)
+}
+
+// itemError is how a failed batch item is described to the caller, from the one classifier.
+type itemError struct {
+	Status  int    `json:"status"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// newItemError classifies err for a batch item and logs the detail.
+func (s *Server) newItemError(ctx context.Context, i int, err error) *itemError {
+	e := classify(err)
+	s.log.Info("batch item failed", "request_id", requestID(ctx), "item", i, "status", e.status, "code", e.code, "error", err)
+	return &itemError{Status: e.status, Code: e.code, Message: e.message}
+}

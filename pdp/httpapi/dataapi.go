@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/engine"
+)
+
+// dataAPIPrefix starts every OPA Data API path; errors under it take OPA's shape.
+const dataAPIPrefix = "/v1/data/"
+
+// OPA's error codes (open-policy-agent/opa v1/server/types), for the Data API.
+const (
+	opaCodeInternal         = "internal_error"
+	opaCodeInvalidParameter = "invalid_parameter"
+	opaCodeInvalidOperation = "invalid_operation"
+	opaCodeUnauthorized     = "unauthorized"
+	opaCodeNotFound         = "resource_not_found"
+)
+
+// opaError is an error as OPA's REST API shows it, so OPA clients pointed at Verdict parse it.
+type opaError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// dataRequest is the body of POST /v1/data/{path}; no input member means no input.
+type dataRequest struct {
+	Input *json.RawMessage `json:"input"`
+}
+
+// dataResponse is a Data API answer: result is left out when the document is undefined.
+type dataResponse struct {
+	Result     any    `json:"result,omitempty"`
+	DecisionID string `json:"decision_id"`
+}
+
+// isDataAPI reports whether r is a Data API request, whose errors take OPA's shape.
+func isDataAPI(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, dataAPIPrefix)
+}
+
+// opaErrorBody maps a classified error to OPA's codes; the status stays the same.
+func opaErrorBody(e apiError) opaError {
+	code := opaCodeInvalidParameter
+	switch {
+	case e.status == http.StatusUnauthorized || e.status == http.StatusForbidden:
+		code = opaCodeUnauthorized
+	case e.status == http.StatusNotFound:
+		code = opaCodeNotFound
+	case e.status == http.StatusMethodNotAllowed:
+		code = opaCodeInvalidOperation
+	case e.status >= 500:
+		code = opaCodeInternal
+	}
+	return opaError{Code: code, Message: e.message}
+}
+
+// handleData evaluates data.<path> like OPA's POST and GET /v1/data/{path}: input from the
+// body's input member (POST) or the input query parameter (GET), ?pretty=true to indent. The
+// caller asserts the whole input, so the PEP authentication of authzen.pep_auth applies.
+func (a *standardAPIs) handleData(w http.ResponseWriter, r *http.Request) {
+	if err := a.pep.check(r); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	input, err := a.dataInput(w, r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	snap := a.deps.Policy.Current()
+	if snap == nil {
+		a.writeError(w, r, engine.ErrNoPolicy)
+		return
+	}
+	path := mux.Vars(r)["path"]
+	start := a.now()
+	result, defined, err := snap.Query(r.Context(), path, input)
+	id := newID()
+	a.logQuery(r, id, path, snap.Revision(), start, result, err)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	resp := dataResponse{DecisionID: id}
+	if defined {
+		resp.Result = result
+	}
+	writeDataJSON(w, resp, r.URL.Query().Get("pretty") == "true")
+}
+
+// dataInput reads the input: nil when none was sent.
+func (a *standardAPIs) dataInput(w http.ResponseWriter, r *http.Request) (any, error) {
+	var raw json.RawMessage
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()["input"]
+		if len(q) == 0 {
+			return nil, nil
+		}
+		raw = json.RawMessage(q[len(q)-1])
+	} else {
+		if r.ContentLength == 0 {
+			return nil, nil
+		}
+		var req dataRequest
+		if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, &req); err != nil {
+			return nil, err
+		}
+		if req.Input == nil {
+			return nil, nil
+		}
+		raw = *req.Input
+	}
+	var input any
+	if err := decodeRaw(raw, &input); err != nil {
+		return nil, badRequest("input: " + jsonProblem(err))
+	}
+	return input, nil
+}
+
+// logQuery writes the decision log record of a Data API query. It is not a decision of the
+// entrypoint, so it is not counted in verdict_decisions_total; allow records a result of true.
+func (a *standardAPIs) logQuery(r *http.Request, id, path, revision string, start time.Time, result any, err error) {
+	rec := audit.Record{
+		Time: start, DecisionID: id, RequestID: requestID(r.Context()), Path: dataAPIPrefix + path,
+		Revision: revision, Allow: err == nil && result == true,
+		DurationMS: float64(a.now().Sub(start).Microseconds()) / 1000,
+	}
+	if err != nil {
+		rec.Error = classify(err).code
+	}
+	a.deps.Audit.Log(rec)
+}
+
+func writeDataJSON(w http.ResponseWriter, v any, pretty bool) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	if pretty {
+		enc.SetIndent("", "  ")
+	}
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/verdict-pdp/verdict/pdp/engine"
+)
+
+// directoryDoc is data.verdict.search as the bundle ships it:
+//
+//	{"subjects":  {"user": [{"id": "alice", "properties": {...}}]},
+//	 "resources": {"document": [{"id": "doc-1", "properties": {...}}]},
+//	 "actions":   ["read", "update"]}
+type directoryDoc struct {
+	Subjects  map[string][]directoryEntry `json:"subjects"`
+	Resources map[string][]directoryEntry `json:"resources"`
+	Actions   []string                    `json:"actions"`
+}
+
+type directoryEntry struct {
+	ID         string         `json:"id"`
+	Properties map[string]any `json:"properties"`
+}
+
+// directory is the bundle's entity directory: the candidates of AuthZEN searches, and the
+// properties of the entities it names. Entries are sorted by id, actions by name, and
+// duplicates dropped, so search pages are stable. It is read-only once built.
+type directory struct {
+	subjects  map[string][]directoryEntry
+	resources map[string][]directoryEntry
+	actions   []string
+}
+
+func readDirectory(ctx context.Context, snap *engine.Snapshot) (*directory, error) {
+	var doc directoryDoc
+	if err := readDocument(ctx, snap, directoryPath, &doc); err != nil {
+		return nil, err
+	}
+	d := &directory{subjects: sortEntries(doc.Subjects), resources: sortEntries(doc.Resources)}
+	d.actions = slices.Compact(slices.Sorted(slices.Values(doc.Actions)))
+	d.actions = slices.DeleteFunc(d.actions, func(s string) bool { return s == "" })
+	return d, nil
+}
+
+func sortEntries(byType map[string][]directoryEntry) map[string][]directoryEntry {
+	out := make(map[string][]directoryEntry, len(byType))
+	for typ, entries := range byType {
+		entries = slices.DeleteFunc(slices.Clone(entries), func(e directoryEntry) bool { return e.ID == "" })
+		slices.SortStableFunc(entries, func(a, b directoryEntry) int { return cmp.Compare(a.ID, b.ID) })
+		out[typ] = slices.CompactFunc(entries, func(a, b directoryEntry) bool { return a.ID == b.ID })
+	}
+	return out
+}
+
+// lookup finds an entity. known is false when the directory lists entities of the type but
+// not this id; a type the directory does not list is never "unknown", since the directory
+// then has nothing to say about it.
+func lookup(entries map[string][]directoryEntry, typ, id string) (props map[string]any, known bool) {
+	list, ok := entries[typ]
+	if !ok {
+		return nil, true
+	}
+	i, found := slices.BinarySearchFunc(list, id, func(e directoryEntry, id string) int { return cmp.Compare(e.ID, id) })
+	if !found {
+		return nil, false
+	}
+	return list[i].Properties, true
+}
+
+// overlay returns the directory's properties with the request's laid over them: what the
+// caller sends wins, the directory fills in the rest.
+func overlay(base, over map[string]any) map[string]any {
+	if len(base) == 0 {
+		return over
+	}
+	out := maps.Clone(base)
+	maps.Copy(out, over)
+	return out
+}
+
+// enrich fills in the properties of the input's subject and resource from the directory.
+func (d *directory) enrich(in *engine.Input) {
+	d.enrichSubject(in)
+	d.enrichResource(in)
+}
+
+func (d *directory) enrichSubject(in *engine.Input) {
+	props, _ := lookup(d.subjects, in.Subject.Type, in.Subject.ID)
+	in.Subject.Properties = overlay(props, in.Subject.Properties)
+}
+
+func (d *directory) enrichResource(in *engine.Input) {
+	props, _ := lookup(d.resources, in.Resource.Type, in.Resource.ID)
+	in.Resource.Properties = overlay(props, in.Resource.Properties)
+}
