@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 
 	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
@@ -507,5 +508,26 @@ func builtinInput(role, action, resourceTenant string) *Input {
 		Token: &Token{Kind: "jwt", Issuer: "https://idp.example.com", Claims: map[string]any{
 			"sub": "alice", "aud": "verdict", "exp": json.Number(fmt.Sprint(now.Add(time.Hour).Unix())),
 		}},
+	}
+}
+
+func TestActivateHandBuiltBundle(t *testing.T) {
+	src := "package verdict.authz\n\ndecision := true\n"
+	mod, err := ast.ParseModuleWithOpts("authz.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &opabundle.Bundle{
+		Data:    map[string]any{},
+		Modules: []opabundle.ModuleFile{{Path: "authz.rego", Raw: []byte(src), Parsed: mod}},
+	}
+	e := newEngine(t, config.Policy{})
+	s := activate(t, e, b)
+	if b.Manifest.Roots != nil {
+		t.Error("Activate() changed the caller's bundle")
+	}
+	d, err := s.Decide(context.Background(), editorInput("read", "acme"))
+	if err != nil || !d.Allow || !strings.HasPrefix(d.Revision, vbundle.RevisionPrefix) {
+		t.Fatalf("Decide() = %+v, %v", d, err)
 	}
 }

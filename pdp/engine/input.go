@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -88,7 +89,7 @@ func token(t *Token) (ast.Object, error) {
 	// Claims has no omitempty: a nil map is JSON null.
 	claims := ast.Value(ast.NullValue)
 	if t.Claims != nil {
-		v, err := ast.InterfaceToValue(t.Claims)
+		v, err := toValue(t.Claims)
 		if err != nil {
 			return nil, fmt.Errorf("claims: %w", err)
 		}
@@ -103,10 +104,78 @@ func insertMap(obj ast.Object, key *ast.Term, m map[string]any) error {
 	if len(m) == 0 {
 		return nil
 	}
-	v, err := ast.InterfaceToValue(m)
+	v, err := toValue(m)
 	if err != nil {
 		return fmt.Errorf("%s: %w", string(key.Value.(ast.String)), err)
 	}
 	obj.Insert(key, ast.NewTerm(v))
 	return nil
+}
+
+// toValue converts a JSON-shaped Go value to an AST value. OPA checks only the exponent of a
+// json.Number, so a malformed one ("x", "") is refused here before it can reach the evaluator.
+func toValue(x any) (ast.Value, error) {
+	if err := checkNumbers(x); err != nil {
+		return nil, err
+	}
+	return ast.InterfaceToValue(x)
+}
+
+func checkNumbers(x any) error {
+	switch v := x.(type) {
+	case json.Number:
+		if !isJSONNumber(string(v)) {
+			return fmt.Errorf("%q is not a JSON number", string(v))
+		}
+	case map[string]any:
+		for _, e := range v {
+			if err := checkNumbers(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkNumbers(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// isJSONNumber reports whether s has the grammar of a JSON number (RFC 8259 §6).
+func isJSONNumber(s string) bool {
+	i := 0
+	digits := func() int {
+		start := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch n := digits(); {
+	case n == 0:
+		return false
+	case n > 1 && s[i-n] == '0':
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }

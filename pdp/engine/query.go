@@ -27,7 +27,7 @@ func (s *Snapshot) Query(ctx context.Context, path string, input any) (result an
 	}
 	var value ast.Value
 	if input != nil {
-		if value, err = ast.InterfaceToValue(input); err != nil {
+		if value, err = toValue(input); err != nil {
 			return nil, false, fmt.Errorf("%w: %w: %w", ErrEvaluation, ErrInvalidInput, err)
 		}
 	}

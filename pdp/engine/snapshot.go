@@ -44,29 +44,14 @@ func (s *Snapshot) Revision() string { return s.revision }
 // ActivatedAt returns when the snapshot became the serving one.
 func (s *Snapshot) ActivatedAt() time.Time { return s.activatedAt }
 
-// build turns b into a snapshot: a fresh store, the bundle activated into it in one write
-// transaction (data written, modules compiled as Rego v1), the entrypoint checked and the
-// decision query prepared.
+// build turns b into a snapshot: a fresh store with the bundle activated into it, the
+// entrypoint checked and the decision query prepared.
 func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, error) {
 	if b == nil {
 		return nil, errors.New("activate: no bundle")
 	}
 	revision := vbundle.Revision(b)
-	// Round-tripping on write copies the bundle's data, so the snapshot shares nothing mutable
-	// with the bundle; AST values on read spare every evaluation converting data.
-	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(true), inmem.OptReturnASTValuesOnRead(true))
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
-	err := storage.Txn(ctx, store, storage.WriteParams, func(txn storage.Transaction) error {
-		return opabundle.Activate(&opabundle.ActivateOpts{
-			Ctx:           ctx,
-			Store:         store,
-			Txn:           txn,
-			Compiler:      compiler,
-			Metrics:       metrics.NoOp(),
-			Bundles:       map[string]*opabundle.Bundle{bundleName: b},
-			ParserOptions: ast.ParserOptions{RegoVersion: ast.RegoV1},
-		})
-	})
+	store, compiler, err := load(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
@@ -92,6 +77,37 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
 	}
 	return s, nil
+}
+
+// load activates b into a fresh store in one write transaction: data written under the
+// manifest roots, modules compiled as Rego v1, path conflicts between data and rules checked.
+func load(ctx context.Context, b *opabundle.Bundle) (storage.Store, *ast.Compiler, error) {
+	if b.Manifest.Roots == nil {
+		// Only a bundle built by hand lacks roots (the reader fills them in); OPA would
+		// dereference them, so give it the default, every path, on a copy.
+		cp := *b
+		cp.Manifest.Init()
+		b = &cp
+	}
+	// Round-tripping on write copies the bundle's data, so the snapshot shares nothing mutable
+	// with the bundle; AST values on read spare every evaluation converting data.
+	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(true), inmem.OptReturnASTValuesOnRead(true))
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	err := storage.Txn(ctx, store, storage.WriteParams, func(txn storage.Transaction) error {
+		return opabundle.Activate(&opabundle.ActivateOpts{
+			Ctx:           ctx,
+			Store:         store,
+			Txn:           txn,
+			Compiler:      compiler,
+			Metrics:       metrics.NoOp(),
+			Bundles:       map[string]*opabundle.Bundle{bundleName: b},
+			ParserOptions: ast.ParserOptions{RegoVersion: ast.RegoV1},
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return store, compiler, nil
 }
 
 func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQuery, error) {

@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/config"
+)
+
+// benchInput is an editor reading a same-tenant internal document, as httpapi builds it from
+// a verified token (numbers as json.Number, lists as []any).
+func benchInput() *Input {
+	return &Input{
+		Subject: Subject{Type: "user", ID: "alice", Properties: map[string]any{
+			"roles": []any{"editor"}, "tenant": "acme", "scopes": []any{"document:read"},
+			"amr": []any{"pwd", "otp"}, "acr": "urn:verdict:mfa", "auth_time": json.Number("1795341540"),
+			"client_id": "web",
+		}},
+		Action: Action{Name: "read"},
+		Resource: Resource{Type: "document", ID: "doc-42", Properties: map[string]any{
+			"tenant": "acme", "owner": "bob", "classification": "internal",
+		}},
+		Context: map[string]any{"time": "2026-11-22T10:00:00Z", "ip": "203.0.113.7"},
+		Token: &Token{Kind: "jwt", Issuer: "https://idp.example.com", Claims: map[string]any{
+			"iss": "https://idp.example.com", "sub": "alice", "aud": "verdict", "client_id": "web",
+			"exp": json.Number("1795345200"), "iat": json.Number("1795341600"), "jti": "b7f0c1",
+			"roles": []any{"editor"}, "tenant": "acme", "scope": "document:read",
+			"amr": []any{"pwd", "otp"}, "auth_time": json.Number("1795341540"),
+		}},
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	bundle, err := vbundle.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEngine(b, config.Policy{})
+	activate(b, e, bundle)
+	in := benchInput()
+	ctx := context.Background()
+	if d, err := e.Decide(ctx, in); err != nil || !d.Allow {
+		b.Fatalf("Decide() = %+v, %v; want an allow", d, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Decide(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecideParallel(b *testing.B) {
+	bundle, err := vbundle.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEngine(b, config.Policy{})
+	activate(b, e, bundle)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		in := benchInput()
+		for pb.Next() {
+			if _, err := e.Decide(ctx, in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkInputValue(b *testing.B) {
+	in := benchInput()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := inputValue(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkActivate(b *testing.B) {
+	bundle, err := vbundle.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEngine(b, config.Policy{})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Activate(ctx, bundle); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
