@@ -2,4 +2,20 @@
 // against pinned issuers, audiences, algorithms and key sets, opaque tokens through RFC 7662
 // introspection, both checked for revocation on every request. A verified token becomes a
 // Principal whose properties come from the issuer's claim mapping.
+//
+// The request path is BearerToken (one Authorization header, RFC 6750 syntax, a length cap)
+// then Verifier.Verify: a cache lookup keyed by the SHA-256 of the whole token, and on a miss
+// routing by the unverified iss to that issuer alone, golang-jwt verification into MapClaims
+// with the issuer's parser (pinned algorithms, iss, any-of aud, required exp, iat, leeway,
+// strict base64, json.Number), Verdict's own header and claim rules, and the claim mapping.
+// Revocation is asked on hits and misses alike. Every error wraps one of ErrNoCredentials,
+// ErrInvalidRequest, ErrInvalidToken or ErrUnavailable, which the HTTP layer maps to RFC 6750
+// responses, plus a finer reason for logs.
+//
+// Keys come from a jwks_file or PEM public_keys, bound at load to the algorithms their type
+// allows. Remote key sets (jwks_url, discovery) and introspection are not implemented yet:
+// New refuses the former and opaque tokens are refused as malformed.
+//
+// LoadOrCreateDevKey, Mint and LoadSigningKey serve `verdict serve --dev` and `verdict token
+// mint`.
 package token

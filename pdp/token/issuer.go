@@ -91,6 +91,7 @@ func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
 	var (
 		keys   []*verifyKey
 		source string
+		where  string
 		err    error
 	)
 	switch {
@@ -99,10 +100,10 @@ func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
 	case cfg.JWKSFile != "" && len(cfg.PublicKeys) > 0:
 		return nil, errors.New("keys: set jwks_file or public_keys, not both")
 	case cfg.JWKSFile != "":
-		source = "jwks_file"
+		source, where = "jwks_file", cfg.JWKSFile
 		keys, err = loadJWKSFile(cfg.JWKSFile, cfg.Algorithms, log)
 	case len(cfg.PublicKeys) > 0:
-		source = "public_keys"
+		source, where = "public_keys", fmt.Sprint(cfg.PublicKeys)
 		keys, err = loadPEMFiles(cfg.PublicKeys, cfg.Algorithms)
 	default:
 		return nil, errors.New("keys: one of jwks_file or public_keys is required")
@@ -112,7 +113,7 @@ func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
 	}
 	set, err := newKeySet(keys)
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
+		return nil, fmt.Errorf("keys: %s: %w", where, err)
 	}
 	return &staticKeys{set: set, source: source}, nil
 }

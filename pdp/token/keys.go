@@ -17,8 +17,13 @@ import (
 	"sort"
 )
 
-// minRSABits is the smallest RSA modulus accepted for verification (RFC 8725 §3.5, NIST).
-const minRSABits = 2048
+// RSA modulus bounds for verification keys: at least 2048 bits (RFC 8725 §3.5, NIST SP
+// 800-131A); at most 8192, the bound Go's TLS stack uses, so a key set cannot make every
+// verification expensive.
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+)
 
 // errKeyRefused marks a key that must not be loaded at all; loading the whole set fails.
 var errKeyRefused = errors.New("key refused")
@@ -120,12 +125,11 @@ func (s *staticKeys) kind() string                                  { return s.s
 func algorithmsFor(pub crypto.PublicKey) ([]string, error) {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		if k.N == nil || k.N.BitLen() < minRSABits {
-			bits := 0
-			if k.N != nil {
-				bits = k.N.BitLen()
-			}
-			return nil, fmt.Errorf("%w: RSA key of %d bits, at least %d required", errKeyRefused, bits, minRSABits)
+		if k.N == nil {
+			return nil, fmt.Errorf("%w: RSA key without modulus", errKeyRefused)
+		}
+		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, %d to %d required", errKeyRefused, bits, minRSABits, maxRSABits)
 		}
 		if k.E < 3 || k.E%2 == 0 {
 			return nil, fmt.Errorf("%w: RSA public exponent %d", errKeyRefused, k.E)
@@ -163,7 +167,7 @@ func bindKey(pub crypto.PublicKey, kid, jwkAlg string, allowed []string) (*verif
 	}
 	if jwkAlg != "" {
 		if !slices.Contains(algs, jwkAlg) {
-			return nil, fmt.Errorf("%w: alg %q does not fit a %s key", errKeyRefused, jwkAlg, keyTypeName(pub))
+			return nil, fmt.Errorf("%w: alg %q does not fit the %s key", errKeyRefused, jwkAlg, keyTypeName(pub))
 		}
 		algs = []string{jwkAlg}
 	}

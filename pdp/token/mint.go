@@ -32,7 +32,7 @@ var mintRequired = []string{"iss", "aud", "exp"}
 func Mint(key crypto.Signer, kid string, claims map[string]any) (string, error) {
 	method, err := signingMethodFor(key)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("mint: %w", err)
 	}
 	for _, name := range mintRequired {
 		if _, ok := claims[name]; !ok {
@@ -76,7 +76,7 @@ func signingMethodFor(key crypto.Signer) (jwt.SigningMethod, error) {
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		if k.N.BitLen() < minRSABits {
-			return nil, fmt.Errorf("mint: RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
+			return nil, fmt.Errorf("RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
 		}
 		return jwt.SigningMethodRS256, nil
 	case *ecdsa.PrivateKey:
@@ -88,11 +88,11 @@ func signingMethodFor(key crypto.Signer) (jwt.SigningMethod, error) {
 		case elliptic.P521():
 			return jwt.SigningMethodES512, nil
 		}
-		return nil, errors.New("mint: unsupported ECDSA curve")
+		return nil, errors.New("unsupported ECDSA curve")
 	case ed25519.PrivateKey:
 		return jwt.SigningMethodEdDSA, nil
 	}
-	return nil, fmt.Errorf("mint: unsupported key type %T", key)
+	return nil, fmt.Errorf("unsupported key type %T", key)
 }
 
 // randomID returns 128 random bits, base64url encoded, for jti.

@@ -14,6 +14,8 @@ import (
 // every request, cache hits included; an error means the answer is unknown and the token is
 // refused with ErrUnavailable (fail closed; a store that prefers availability says false).
 type RevocationChecker interface {
+	// Revoked reports whether the verified token p describes has been revoked, by its issuer
+	// and jti or by a not-before for its subject.
 	Revoked(ctx context.Context, p *Principal) (bool, error)
 }
 
@@ -41,12 +43,15 @@ type Verifier struct {
 
 // Stats describe a Verifier for /v1/status and metrics.
 type Stats struct {
-	Cache   CacheStats    `json:"cache"`
+	// Cache are the verified-token cache's counters.
+	Cache CacheStats `json:"cache"`
+	// Issuers describe the configured issuers, in configuration order.
 	Issuers []IssuerStats `json:"issuers"`
 }
 
 // IssuerStats describe one issuer's key set.
 type IssuerStats struct {
+	// Issuer is the issuer identifier (iss).
 	Issuer string `json:"issuer"`
 	// Source is jwks_file or public_keys.
 	Source string `json:"source"`
