@@ -90,8 +90,10 @@ func (s *Server) nativeItem(ctx context.Context, path string, p *token.Principal
 		return failed(err)
 	}
 	id, d, err := s.decide(ctx, path, s.input(p, &req))
+	item := batchItem{authorizeResponse: nativeResponse(id, d)}
 	if err != nil {
-		return failed(err)
+		// The failed decision was logged under id: keep it, so the answer joins the log.
+		item.Error = s.newItemError(ctx, i, err)
 	}
-	return batchItem{authorizeResponse: nativeResponse(id, d)}
+	return item
 }

@@ -1,0 +1,164 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestForwardAuth(t *testing.T) {
+	s := newTestServer(t, nil)
+	nginx := func(method, uri string) []string {
+		return []string{"X-Original-Method", method, "X-Original-URI", uri}
+	}
+	traefik := func(method, uri string) []string {
+		return []string{"X-Forwarded-Method", method, "X-Forwarded-Uri", uri, "X-Forwarded-Host", "app.test",
+			"X-Forwarded-For", "203.0.113.7, 10.0.0.1"}
+	}
+	with := func(tok string, h []string) []string { return append([]string{"Authorization", "Bearer " + tok}, h...) }
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		headers   []string
+		status    int
+		challenge string
+	}{
+		{name: "nginx: read allowed", path: forwardAuthPath, headers: with("alice-token", nginx("GET", "/records/record-1?x=1")), status: 200},
+		{name: "nginx: HEAD maps like GET", path: forwardAuthPath, headers: with("alice-token", nginx("HEAD", "/records/record-1")), status: 200},
+		{name: "nginx: write denied", path: forwardAuthPath, headers: with("bob-token", nginx("PUT", "/records/record-1")), status: 403},
+		{name: "nginx: directory properties apply", path: forwardAuthPath, headers: with("alice-token", nginx("PUT", "/records/record-2")),
+			status: 403},
+		{name: "nginx: hidden record", path: forwardAuthPath, headers: with("alice-token", nginx("GET", "/records/record-4")), status: 403},
+		{name: "nginx: step-up", path: forwardAuthPath, headers: with("alice-token", nginx("POST", "/records/record-1/approve")),
+			status: 401, challenge: `Bearer realm="verdict", error="insufficient_user_authentication", ` +
+				`error_description="a stronger or more recent authentication is required", acr_values="urn:verdict:mfa", max_age="300"`},
+		{name: "nginx: step-up done", path: forwardAuthPath, headers: with("alice-mfa-token", nginx("POST", "/records/record-1/approve")),
+			status: 200},
+		{name: "no token", path: forwardAuthPath, headers: nginx("GET", "/records/record-1"), status: 401, challenge: `Bearer realm="verdict"`},
+		{name: "bad token", path: forwardAuthPath, headers: with("forged", nginx("GET", "/records/record-1")), status: 401,
+			challenge: `error="invalid_token"`},
+		{name: "no route matches", path: forwardAuthPath, headers: with("alice-token", nginx("GET", "/admin")), status: 403},
+		{name: "method not in the route", path: forwardAuthPath, headers: with("alice-token", nginx("DELETE", "/records/record-1")), status: 403},
+		{name: "dot segments are cleaned", path: forwardAuthPath, headers: with("alice-token", nginx("GET", "/records/record-1/../../admin")),
+			status: 403},
+		{name: "encoded slash is not a separator", path: forwardAuthPath,
+			headers: with("alice-token", nginx("GET", "/records/a%2Fb/approve")), status: 403},
+		{name: "no original URI", path: forwardAuthPath, headers: with("alice-token", nil), status: 403},
+		{name: "traefik: read allowed", path: forwardAuthPath, headers: with("alice-token", traefik("GET", "/records/record-3")), status: 200},
+		{name: "traefik: write denied", path: forwardAuthPath, headers: with("bob-token", traefik("PUT", "/records/record-3")), status: 403},
+		{name: "envoy: read allowed", method: "GET", path: forwardAuthPath + "/records/record-1?q=1", headers: with("alice-token", nil), status: 200},
+		{name: "envoy: write denied", method: "PUT", path: forwardAuthPath + "/records/record-1", headers: with("bob-token", nil), status: 403},
+		{name: "envoy: step-up", method: "POST", path: forwardAuthPath + "/records/record-1/approve", headers: with("alice-token", nil),
+			status: 401, challenge: `error="insufficient_user_authentication"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			rec := send(t, s, method, tt.path, "", tt.headers...)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, tt.challenge) || (tt.challenge == "") != (got == "") {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tt.challenge)
+			}
+			if sub := rec.Header().Get(headerSubject); (tt.status == 200) != (sub != "") {
+				t.Errorf("%s %q on status %d", headerSubject, sub, tt.status)
+			}
+			if tt.status == 200 && len(rec.Header().Get(headerDecisionID)) != 32 {
+				t.Errorf("%s %q", headerDecisionID, rec.Header().Get(headerDecisionID))
+			}
+		})
+	}
+}
+
+func TestMatchRoute(t *testing.T) {
+	rules := []routeRule{}
+	for _, d := range []routeDoc{
+		{Methods: []string{"get"}, Path: "/documents/{id}", Action: "read", ResourceType: "document"},
+		{Methods: []string{"POST"}, Path: "/documents/{id}/share", Action: "share", ResourceType: "document"},
+		{Methods: []string{"GET"}, Path: "/projects/{project}/documents/{id}", Action: "read", ResourceType: "document"},
+		{Methods: []string{"GET"}, Path: "/", Action: "list", ResourceType: "home"},
+	} {
+		r, err := compileRoute(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, r)
+	}
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		action string
+		params map[string]string
+	}{
+		{name: "placeholder", method: "GET", path: "/documents/doc-1", action: "read", params: map[string]string{"id": "doc-1"}},
+		{name: "trailing slash", method: "GET", path: "/documents/doc-1/", action: "read", params: map[string]string{"id": "doc-1"}},
+		{name: "literal segment", method: "POST", path: "/documents/doc-1/share", action: "share", params: map[string]string{"id": "doc-1"}},
+		{name: "two placeholders", method: "GET", path: "/projects/p1/documents/d1", action: "read",
+			params: map[string]string{"project": "p1", "id": "d1"}},
+		{name: "root", method: "GET", path: "/", action: "list", params: map[string]string{}},
+		{name: "wrong method", method: "DELETE", path: "/documents/doc-1"},
+		{name: "too many segments", method: "GET", path: "/documents/doc-1/extra"},
+		{name: "empty placeholder", method: "GET", path: "/documents//"},
+		{name: "cleaned away", method: "GET", path: "/documents/../documents"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := matchRoute(rules, tt.method, tt.path)
+			if tt.action == "" {
+				if m != nil {
+					t.Fatalf("matched %s", m.rule.template)
+				}
+				return
+			}
+			if m == nil || m.rule.action != tt.action || mustJSON(m.params) != mustJSON(tt.params) {
+				t.Fatalf("match %+v, want %s %v", m, tt.action, tt.params)
+			}
+		})
+	}
+	for _, bad := range []routeDoc{
+		{Methods: []string{"GET"}, Path: "documents", Action: "read", ResourceType: "document"},
+		{Methods: []string{"GET"}, Path: "/documents", ResourceType: "document"},
+		{Path: "/documents", Action: "read", ResourceType: "document"},
+	} {
+		if _, err := compileRoute(bad); err == nil {
+			t.Errorf("route %+v compiled", bad)
+		}
+	}
+}
+
+func TestStepUpFrom(t *testing.T) {
+	tests := []struct {
+		name        string
+		obligations []map[string]any
+		want        string
+	}{
+		{name: "none"},
+		{name: "other obligation", obligations: []map[string]any{{"type": "log"}}},
+		{name: "string acr and number max_age",
+			obligations: []map[string]any{{"type": "step_up", "acr_values": "urn:a urn:b", "max_age": 60}},
+			want:        `acr_values="urn:a urn:b", max_age="60"`},
+		{name: "quotes are escaped",
+			obligations: []map[string]any{{"type": "step_up", "acr_values": []any{`urn:"x"`}}},
+			want:        `acr_values="urn:\"x\""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := stepUpFrom(tt.obligations)
+			if tt.want == "" {
+				if e != nil {
+					t.Fatalf("got %v", e.challenge())
+				}
+				return
+			}
+			if e == nil || !strings.HasSuffix(e.challenge(), tt.want) {
+				t.Fatalf("challenge %v, want suffix %s", e, tt.want)
+			}
+		})
+	}
+}
