@@ -113,10 +113,10 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 		t.Fatal(err)
 	}
 	inst := &instance{URL: "http://" + addr, Dir: dir, cmd: cmd}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
@@ -137,10 +137,11 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 				return inst
 			}
 		}
-		if cmd.ProcessState != nil {
-			break
+		select {
+		case <-done:
+			t.Fatalf("verdict exited before it was ready; output:\n%s", stderr.String())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("verdict did not become ready at %s; output:\n%s", inst.URL, stderr.String())
 	return nil

@@ -23,11 +23,11 @@ func (f *configFlags) register(fs *pflag.FlagSet) {
 }
 
 // load reads the file, then VERDICT_* variables, then the flags that were set, then defaults.
-// It does not validate.
+// It warns on stderr about VERDICT_* variables that name no key. It does not validate.
 func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
-	overrides, err := config.EnvOverrides(os.Environ())
-	if err != nil {
-		return config.Config{}, err
+	overrides, unknown := config.EnvOverrides(os.Environ())
+	for _, name := range unknown {
+		fmt.Fprintf(os.Stderr, "verdict: warning: %s names no configuration key; ignored\n", name)
 	}
 	for name, path := range map[string]string{"addr": "server.addr", "bundle": "policy.bundle"} {
 		if flag := fs.Lookup(name); flag != nil && flag.Changed {

@@ -43,29 +43,29 @@ func Load(file io.Reader, overrides []Override) (Config, error) {
 	return c, nil
 }
 
-// EnvOverrides turns VERDICT_* variables (in os.Environ form) into overrides, sorted by name.
-// A variable that names no key is an error, so a typo cannot go unnoticed.
-func EnvOverrides(environ []string) ([]Override, error) {
+// EnvOverrides turns VERDICT_* variables (in os.Environ form) into overrides, sorted by path.
+// It also returns the VERDICT_* names that match no key: callers should warn about them rather
+// than fail, because orchestrators add variables of their own (Kubernetes sets
+// VERDICT_PORT and VERDICT_SERVICE_HOST for a service named verdict).
+func EnvOverrides(environ []string) (overrides []Override, unknown []string) {
 	byEnv := map[string]string{}
 	for _, path := range Keys() {
 		byEnv[EnvPrefix+strings.ToUpper(strings.ReplaceAll(path, ".", "_"))] = path
 	}
-	var out []Override
-	var errs []error
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, EnvPrefix) {
 			continue
 		}
-		path, ok := byEnv[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("environment: %s names no configuration key", name))
-			continue
+		if path, ok := byEnv[name]; ok {
+			overrides = append(overrides, Override{Path: path, Value: value})
+		} else {
+			unknown = append(unknown, name)
 		}
-		out = append(out, Override{Path: path, Value: value})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, errors.Join(errs...)
+	sort.Slice(overrides, func(i, j int) bool { return overrides[i].Path < overrides[j].Path })
+	sort.Strings(unknown)
+	return overrides, unknown
 }
 
 // Keys lists every key path that an override can set, sorted.

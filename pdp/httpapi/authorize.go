@@ -102,15 +102,14 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 }
 
 // input builds the policy input: the subject from the verified principal, the rest from the
-// request, and the request time in context when the caller did not supply one.
+// request. context.time is always the server's clock: the risk rules judge off-hours access and
+// MFA freshness by it, so a caller must not be able to choose it.
 func (s *Server) input(p *token.Principal, req *authorizeRequest) *engine.Input {
 	ctx := req.Context
 	if ctx == nil {
 		ctx = map[string]any{}
 	}
-	if _, ok := ctx["time"]; !ok {
-		ctx["time"] = s.now().UTC().Format(time.RFC3339)
-	}
+	ctx["time"] = s.now().UTC().Format(time.RFC3339)
 	in := &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: ctx}
 	ApplyPrincipal(in, p)
 	return in
