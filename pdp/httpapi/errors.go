@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -25,6 +26,7 @@ const (
 	CodeInsufficientScope   = "insufficient_scope"
 	CodeAccessDenied        = "access_denied"
 	CodeStepUpRequired      = "insufficient_user_authentication"
+	CodeRevocationOffline   = "revocation_unavailable"
 )
 
 // Request errors raised by decoding and validation.
@@ -90,6 +92,10 @@ func classify(err error) apiError {
 			challenge: `Bearer realm="verdict", error="invalid_token"`}
 	case errors.Is(err, token.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeVerificationOffline, message: "the access token cannot be verified right now"}
+	case errors.Is(err, errAdminDisabled):
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
+	case errors.Is(err, revocation.ErrUnavailable):
+		return apiError{status: http.StatusServiceUnavailable, code: CodeRevocationOffline, message: "the revocation store is unavailable"}
 	case errors.Is(err, engine.ErrNoPolicy):
 		return apiError{status: http.StatusServiceUnavailable, code: CodePolicyUnavailable, message: "no policy is active"}
 	case errors.Is(err, engine.ErrEvaluation), errors.Is(err, engine.ErrTimeout):

@@ -43,6 +43,9 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Revocations records revocations for /v1/revoke and /v1/admin/revocations; nil leaves
+	// both endpoints out.
+	Revocations Revoker
 }
 
 // Server serves Verdict's HTTP API. It is an http.Handler.
@@ -88,6 +91,7 @@ func (s *Server) routes() {
 	r.HandleFunc(dataAPIPrefix+"{path:.+}", std.handleData).Methods(http.MethodGet, http.MethodPost)
 	r.HandleFunc(forwardAuthPath, std.handleForwardAuth)
 	r.HandleFunc(forwardAuthPath+"/{path:.*}", std.handleForwardAuth)
+	s.revocationRoutes()
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
