@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
+	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -79,10 +80,16 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err := activate(ctx, eng, cfg.Policy, log); err != nil {
 		return err
 	}
-	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now})
+	revocations, err := revocation.Open(ctx, revocation.ConfigFrom(cfg), revocation.Deps{Logger: log, Registry: reg})
 	if err != nil {
 		return err
 	}
+	defer closeRevocations(revocations, log)
+	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now, Revocation: revocations})
+	if err != nil {
+		return err
+	}
+	revocations.Watch(func(r revocation.Record) { verifier.Forget(r.Matches) })
 	decisions, closeLog, err := openDecisionLog(cfg.DecisionLog, log)
 	if err != nil {
 		return err
@@ -90,6 +97,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	defer closeLog()
 	api, err := httpapi.New(cfg, httpapi.Deps{
 		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
+		Revocations: revocations,
 	})
 	if err != nil {
 		return err
@@ -106,6 +114,13 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		}
 	}
 	return runUntilDone(ctx, srv, ln, cfg.Server.ShutdownTimeout, log)
+}
+
+// closeRevocations closes the revocation store at shutdown, after the server has drained.
+func closeRevocations(s *revocation.Store, log *slog.Logger) {
+	if err := s.Close(); err != nil {
+		log.Warn("revocation store not closed cleanly", "error", err)
+	}
 }
 
 // activate loads the configured bundle, or the built-in one, and makes it the serving policy.
