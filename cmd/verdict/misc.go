@@ -45,12 +45,13 @@ func newVersionCommand() *cobra.Command {
 
 func newTestCommand() *cobra.Command {
 	var opts bundle.TestOptions
-	var threshold float64
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "test [paths]",
 		Short: "Run Rego unit tests with coverage",
-		Args:  cobra.ArbitraryArgs,
+		Long: "Run the Rego unit tests (test_ rules) in the given directories or bundles (default: policies) " +
+			"and report coverage of the policy files. Exits non-zero when a test fails or coverage is under --threshold.",
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, paths []string) error {
 			if len(paths) == 0 {
 				paths = []string{"policies"}
@@ -59,17 +60,14 @@ func newTestCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			report.Write(cmd.OutOrStdout(), verbose)
-			if report.Failed() > 0 {
-				return fmt.Errorf("%d test(s) failed", report.Failed())
+			if err := report.Write(cmd.OutOrStdout(), verbose); err != nil {
+				return err
 			}
-			if report.Coverage < threshold {
-				return fmt.Errorf("coverage %.2f%% is below the threshold %.2f%%", report.Coverage, threshold)
-			}
-			return nil
+			return report.Err()
 		},
 	}
-	cmd.Flags().Float64Var(&threshold, "threshold", 0, "fail when coverage is below this percentage")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test")
+	cmd.Flags().Float64Var(&opts.Threshold, "threshold", 0, "fail when coverage is below this percentage")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound for each test (default 5s)")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test and per-file coverage")
 	return cmd
 }

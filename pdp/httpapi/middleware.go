@@ -64,21 +64,34 @@ func (r *statusRecorder) WriteHeader(status int) {
 	r.ResponseWriter.WriteHeader(status)
 }
 
+// routeKey carries a *string that the router fills with the matched route's template.
+type routeKey struct{}
+
 // withMetrics counts and times requests by route template, so path parameters do not explode
-// the label space.
+// the label space. The router sets the template through nameRoute, because gorilla/mux only
+// knows the route inside its own dispatch.
 func (s *Server) withMetrics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
 		route := "unmatched"
-		if cur := mux.CurrentRoute(r); cur != nil {
-			if tpl, err := cur.GetPathTemplate(); err == nil {
-				route = tpl
-			}
-		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+// nameRoute is router middleware that records the matched route's template for withMetrics.
+func nameRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route, ok := r.Context().Value(routeKey{}).(*string); ok {
+			if cur := mux.CurrentRoute(r); cur != nil {
+				if tpl, err := cur.GetPathTemplate(); err == nil {
+					*route = tpl
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -72,6 +72,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	s.router = mux.NewRouter()
+	s.router.Use(nameRoute)
 	s.routes()
 	s.handler = withRequestID(s.withRecovery(s.withMetrics(s.router)))
 	return s, nil

@@ -1,0 +1,213 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// fixture is a Server on the built-in policy trusting a development issuer.
+type fixture struct {
+	srv *Server
+	key *token.DevKey
+	eng *engine.Engine
+}
+
+func newFixture(tb testing.TB, activate bool) *fixture {
+	tb.Helper()
+	cfg := config.Default()
+	key, err := token.LoadOrCreateDevKey(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Tokens.Issuers = []config.Issuer{key.Issuer()}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if activate {
+		b, err := bundle.Builtin()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := eng.Activate(context.Background(), b); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := New(cfg, Deps{Policy: eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
+		Registry: reg, Gatherer: reg})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &fixture{srv: srv, key: key, eng: eng}
+}
+
+func (f *fixture) token(tb testing.TB, claims map[string]any) string {
+	tb.Helper()
+	base := map[string]any{"sub": "alice", "roles": []string{"editor"}, "tenant": "acme",
+		"amr": []string{"pwd", "otp"}, "auth_time": time.Now().Unix()}
+	for k, v := range claims {
+		base[k] = v
+	}
+	tok, err := f.key.Mint(base, time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tok
+}
+
+func (f *fixture) post(tok, body string, headers ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/v1/authorize", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+const readInternal = `{"action":"read","resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"bob","classification":"internal"}}}`
+
+func TestAuthorize(t *testing.T) {
+	f := newFixture(t, true)
+	editor := f.token(t, nil)
+	tests := []struct {
+		name   string
+		tok    string
+		body   string
+		status int
+		allow  bool
+		code   string
+	}{
+		{name: "allow", tok: editor, body: readInternal, status: 200, allow: true},
+		{name: "action object", tok: editor, status: 200, allow: true,
+			body: `{"action":{"name":"read"},"resource":{"type":"document","id":"d1","properties":{"tenant":"acme"}}}`},
+		{name: "deny is 200", tok: editor, status: 200,
+			body: `{"action":"delete","resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"bob"}}}`},
+		{name: "caller cannot choose the time", tok: f.token(t, map[string]any{"auth_time": time.Now().Add(-time.Hour).Unix()}),
+			status: 200, allow: false,
+			body: `{"action":"delete","resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"alice"}},` +
+				`"context":{"new_device":true,"time":"2020-01-01T10:00:00Z"}}`},
+		{name: "subject in body is ignored", tok: f.token(t, map[string]any{"roles": []string{"viewer"}}), status: 200,
+			body: `{"subject":{"id":"root","properties":{"roles":["admin"]}},"action":"update","resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"alice"}}}`},
+		{name: "no token", body: readInternal, status: 401, code: CodeUnauthorized},
+		{name: "garbage token", tok: "abc.def.ghi", body: readInternal, status: 401, code: CodeInvalidToken},
+		{name: "action missing", tok: editor, body: `{"resource":{"type":"document"}}`, status: 400, code: CodeInvalidRequest},
+		{name: "action wrong type", tok: editor, body: `{"action":5,"resource":{"type":"document"}}`, status: 400, code: CodeInvalidRequest},
+		{name: "resource wrong type", tok: editor, body: `{"action":"read","resource":"doc"}`, status: 400, code: CodeInvalidRequest},
+		{name: "resource type missing", tok: editor, body: `{"action":"read","resource":{"id":"x"}}`, status: 400, code: CodeInvalidRequest},
+		{name: "empty body", tok: editor, body: ``, status: 400, code: CodeInvalidRequest},
+		{name: "two documents", tok: editor, body: readInternal + readInternal, status: 400, code: CodeInvalidRequest},
+		{name: "too large", tok: editor, body: `{"action":"read","context":{"p":"` + strings.Repeat("x", 70000) + `"}}`,
+			status: 413, code: CodeBodyTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := f.post(tt.tok, tt.body)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if tt.code != "" {
+				e, _ := body["error"].(map[string]any)
+				if e["code"] != tt.code || body["request_id"] == "" {
+					t.Fatalf("error body %s, want code %s and a request_id", rec.Body, tt.code)
+				}
+				return
+			}
+			if body["allow"] != tt.allow {
+				t.Fatalf("allow = %v, want %v: %s", body["allow"], tt.allow, rec.Body)
+			}
+			if _, ok := body["obligations"].([]any); !ok {
+				t.Errorf("obligations is not an array: %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestNoPolicyIs503(t *testing.T) {
+	f := newFixture(t, false)
+	rec := f.post(f.token(t, nil), readInternal)
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), CodePolicyUnavailable) {
+		t.Fatalf("status %d body %s", rec.Code, rec.Body)
+	}
+	ready := httptest.NewRecorder()
+	f.srv.ServeHTTP(ready, httptest.NewRequest(http.MethodGet, "/ready", nil))
+	if ready.Code != http.StatusServiceUnavailable {
+		t.Fatalf("/ready before activation: %d", ready.Code)
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	f := newFixture(t, true)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/nope", 404},
+		{http.MethodGet, "/v1/authorize", 405},
+	} {
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.status {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, rec.Code, tc.status)
+		}
+	}
+}
+
+func TestMetricsCountDecisions(t *testing.T) {
+	f := newFixture(t, true)
+	f.post(f.token(t, nil), readInternal)
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{`verdict_decisions_total{result="allow"} 1`, `verdict_http_requests_total{code="200",route="/v1/authorize"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// BenchmarkAuthorize measures the whole handler: bearer extraction, cached token
+// verification, decoding, evaluation against the built-in policy, encoding.
+func BenchmarkAuthorize(b *testing.B) {
+	f := newFixture(b, true)
+	tok := f.token(b, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := f.post(tok, readInternal); rec.Code != 200 {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+}
