@@ -28,8 +28,8 @@ type unverified struct {
 }
 
 // peek decodes the header and payload of a JWS compact serialization without verifying it.
-// Refusing here (wrong shape, bad base64url, invalid UTF-8, JSON that is not an object, trailing
-// data) is cheap and keeps every later parser on well-formed input.
+// Refusing here (wrong shape, bad base64url, invalid UTF-8, duplicate member names, JSON that is
+// not an object, trailing data) is cheap and keeps every later parser on well-formed input.
 func peek(raw string) (*unverified, error) {
 	if strings.Count(raw, ".") != 2 {
 		return nil, fmt.Errorf("%w: not three dot-separated segments", ErrMalformed)
@@ -72,7 +72,10 @@ func decodeSegment(seg string, into any) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("invalid UTF-8")
 	}
-	return json.Unmarshal(data, into)
+	if err := json.Unmarshal(data, into); err != nil {
+		return err
+	}
+	return checkUniqueMembers(data)
 }
 
 // checkHeader applies the header rules that golang-jwt leaves to its caller: the typ the

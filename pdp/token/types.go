@@ -24,7 +24,8 @@ var (
 	// ErrTokenTooLarge means the token was longer than tokens.max_token_bytes.
 	ErrTokenTooLarge = errors.New("token too large")
 	// ErrMalformed means the token is not a well-formed JWS compact serialization: wrong number
-	// of segments, bad base64url, header or payload that is not a JSON object or not UTF-8.
+	// of segments, bad base64url, header or payload that is not a JSON object, not UTF-8, or
+	// names a member twice.
 	ErrMalformed = errors.New("malformed token")
 	// ErrUnknownIssuer means the iss claim names no configured issuer.
 	ErrUnknownIssuer = errors.New("unknown issuer")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"strings"
@@ -35,6 +36,9 @@ func verifyCases() []verifyCase {
 		// Accepted.
 		{name: "valid RS256", token: func(t testing.TB, f *fixture) string { return f.rs256(t, nil, claims(nil)) }},
 		{name: "valid ES256", token: func(t testing.TB, f *fixture) string { return f.es256(t, nil, claims(nil)) }},
+		{name: "aud names only the second configured audience (any-of)", token: func(t testing.TB, f *fixture) string {
+			return f.es256(t, nil, claims(clm{"aud": "verdict-api"}))
+		}},
 		{name: "aud array holding one configured audience", token: func(t testing.TB, f *fixture) string {
 			return f.rs256(t, nil, claims(clm{"aud": []any{"someone-else", "verdict-api"}}))
 		}},
@@ -92,6 +96,16 @@ func verifyCases() []verifyCase {
 		}},
 		{name: "no kid while the issuer has two keys", want: ErrInvalidToken, reason: ErrUnknownKey, token: func(t testing.TB, f *fixture) string {
 			return sign(t, jwt.SigningMethodRS256, f.rsa, nil, claims(nil))
+		}},
+		{name: "kid with path characters", want: ErrInvalidToken, reason: ErrUnknownKey, token: func(t testing.TB, f *fixture) string {
+			return sign(t, jwt.SigningMethodRS256, f.rsa, hdr{"kid": "../../../../etc/passwd"}, claims(nil))
+		}},
+		{name: "kid with SQL characters", want: ErrInvalidToken, reason: ErrUnknownKey, token: func(t testing.TB, f *fixture) string {
+			return sign(t, jwt.SigningMethodRS256, f.rsa, hdr{"kid": "rsa-1' OR '1'='1"}, claims(nil))
+		}},
+		{name: "ECDSA signature r = s = 0", want: ErrInvalidToken, reason: jwt.ErrTokenSignatureInvalid, token: func(t testing.TB, f *fixture) string {
+			s := segments(f.es256(t, nil, claims(nil)))
+			return s[0] + "." + s[1] + "." + base64.RawURLEncoding.EncodeToString(make([]byte, 64))
 		}},
 		{name: "kid is not a string", want: ErrInvalidToken, reason: ErrMalformed, token: func(t testing.TB, f *fixture) string {
 			return sign(t, jwt.SigningMethodRS256, f.rsa, hdr{"kid": 1}, claims(nil))
@@ -200,6 +214,20 @@ func verifyCases() []verifyCase {
 			return f.rs256(t, nil, claims(clm{"client_id": ""}))
 		}},
 
+		// Duplicate members: encoding/json keeps the last, other parsers the first.
+		{name: "duplicate exp claim", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"exp":1`))
+		}},
+		{name: "duplicate sub claim spelled with an escape", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"\u0073ub":"mallory"`))
+		}},
+		{name: "duplicate nested member", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"realm_access":{"roles":["viewer"],"roles":["admin"]}`))
+		}},
+		{name: "duplicate header member", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt","kid":"ec-1"}`, duplicateClaim(t, ""))
+		}},
+
 		// Shape and size.
 		{name: "token over the size cap", want: ErrInvalidToken, reason: ErrTokenTooLarge, token: func(t testing.TB, f *fixture) string {
 			return f.rs256(t, nil, claims(clm{"pad": strings.Repeat("x", 9000)}))
@@ -244,6 +272,31 @@ func verifyCases() []verifyCase {
 		})
 	}
 	return cases
+}
+
+// duplicateClaim returns the JSON of claims(nil) with extra members appended verbatim.
+func duplicateClaim(t testing.TB, extra string) string {
+	t.Helper()
+	data, err := json.Marshal(claims(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if extra == "" {
+		return string(data)
+	}
+	return string(data[:len(data)-1]) + "," + extra + "}"
+}
+
+// signRaw signs header and payload JSON exactly as given with the fixture's RSA key.
+func signRaw(t testing.TB, f *fixture, header, payload string) string {
+	t.Helper()
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc([]byte(header)) + "." + enc([]byte(payload))
+	sig, err := jwt.SigningMethodRS256.Sign(input, f.rsa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + enc(sig)
 }
 
 // flip changes one base64url character into another.
