@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 
@@ -20,7 +21,10 @@ func TestDecideDuringActivation(t *testing.T) {
 		swaps     = 40
 		revisions = 4
 	)
-	e := newEngine(t, config.Policy{})
+	// The deciders are busy loops that oversubscribe the CPUs (more so under -race on a small
+	// machine), so one can wait for the scheduler for a long time; timeouts are not what this
+	// test is about.
+	e := newEngine(t, config.Policy{DecisionTimeout: time.Minute})
 	bundles := make([]*opabundle.Bundle, revisions)
 	activated := make(map[string]bool, revisions)
 	for i := range bundles {
