@@ -1,0 +1,197 @@
+package tests
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nginxBin finds nginx in PATH or at the Debian location.
+func nginxBin(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx"
+	}
+	t.Skip("nginx is not installed (apt-get install nginx-light); the forward-auth test needs a real nginx")
+	return ""
+}
+
+// startNginx runs nginx in the foreground from a temporary prefix, with auth_request pointed
+// at verdict through the example snippets in deploy/nginx, in front of upstream. It returns
+// nginx's base URL.
+func startNginx(t *testing.T, verdictURL, upstreamURL string) string {
+	t.Helper()
+	bin := nginxBin(t)
+	dir := t.TempDir()
+	deploy, err := filepath.Abs("../deploy/nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	conf := fmt.Sprintf(`
+daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log info;
+events { worker_connections 64; }
+http {
+    access_log %[1]s/access.log;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    upstream verdict { server %[2]s; }
+    upstream app { server %[3]s; }
+    server {
+        listen %[4]s;
+        include %[5]s/verdict-auth.conf;
+        location / {
+            include %[5]s/verdict-protect.conf;
+            proxy_pass http://app;
+        }
+    }
+}
+`, dir, strings.TrimPrefix(verdictURL, "http://"), strings.TrimPrefix(upstreamURL, "http://"), addr, deploy)
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Logf("nginx output:\n%s\nerror.log:\n%s", out.String(), logs)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if cmd.ProcessState != nil {
+			break
+		}
+	}
+	logs, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+	t.Fatalf("nginx did not start on %s:\n%s\n%s", addr, out.String(), logs)
+	return ""
+}
+
+// TestForwardAuthNginx puts a real nginx with auth_request in front of a small upstream and
+// shows Verdict's answers reaching the client: 200 with the subject passed upstream, 401 with
+// a challenge (no token, step-up), and 403 (deny, no route).
+func TestForwardAuthNginx(t *testing.T) {
+	inst, is := startStandard(t, "")
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream %s %s as %s (%s)", r.Method, r.URL.RequestURI(),
+			r.Header.Get("X-Verdict-Subject"), r.Header.Get("X-Verdict-Decision-Id"))
+	}))
+	defer upstream.Close()
+	proxy := startNginx(t, inst.URL, upstream.URL)
+
+	alice := is.sign(t, is.claims("alice", nil))
+	aliceMFA := is.sign(t, is.claims("alice", map[string]any{"acr": "urn:verdict:mfa"}))
+	bob := is.sign(t, is.claims("bob", nil))
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		token     string
+		headers   []string
+		status    int
+		body      string // a prefix of the body for 200s
+		challenge string
+	}{
+		{name: "allowed read reaches the upstream", method: "GET", path: "/records/record-1?view=full", token: alice,
+			status: 200, body: "upstream GET /records/record-1?view=full as alice ("},
+		{name: "a forged subject header is replaced", method: "GET", path: "/records/record-3", token: alice,
+			headers: []string{"X-Verdict-Subject", "admin"}, status: 200, body: "upstream GET /records/record-3 as alice ("},
+		{name: "no token is 401 with a challenge", method: "GET", path: "/records/record-1", status: 401,
+			challenge: `Bearer realm="verdict"`},
+		{name: "bad token is 401 invalid_token", method: "GET", path: "/records/record-1", token: alice + "x", status: 401,
+			challenge: `error="invalid_token"`},
+		{name: "step-up is 401 with the RFC 9470 challenge", method: "POST", path: "/records/record-1/approve", token: alice,
+			status: 401, challenge: `error="insufficient_user_authentication", ` +
+				`error_description="a stronger or more recent authentication is required", acr_values="urn:verdict:mfa", max_age="300"`},
+		{name: "stepped-up approval reaches the upstream", method: "POST", path: "/records/record-1/approve", token: aliceMFA,
+			status: 200, body: "upstream POST /records/record-1/approve as alice ("},
+		{name: "deny is 403", method: "PUT", path: "/records/record-1", token: bob, status: 403},
+		{name: "hidden record is 403", method: "GET", path: "/records/record-4", token: alice, status: 403},
+		{name: "no route rule is 403", method: "GET", path: "/admin", token: alice, status: 403},
+		{name: "path tricks are cleaned before matching", method: "GET", path: "/records/record-1/..%2F..%2Fadmin", token: alice, status: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := tt.headers
+			if tt.token != "" {
+				headers = append(headers, bearer(tt.token)...)
+			}
+			resp := do(t, tt.method, proxy+tt.path, nil, headers...)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", resp.Status, tt.status, resp.Body)
+			}
+			if got := resp.Header.Get("WWW-Authenticate"); !strings.Contains(got, tt.challenge) || (got == "") != (tt.challenge == "") {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tt.challenge)
+			}
+			if !strings.HasPrefix(string(resp.Body), tt.body) {
+				t.Errorf("body %q, want prefix %q", resp.Body, tt.body)
+			}
+		})
+	}
+}
+
+// TestForwardAuthProxyHeaders checks the Traefik and Envoy conventions directly.
+func TestForwardAuthProxyHeaders(t *testing.T) {
+	inst, is := startStandard(t, "")
+	alice := is.sign(t, is.claims("alice", nil))
+	tests := []struct {
+		name    string
+		method  string
+		path    string
+		headers []string
+		status  int
+	}{
+		{name: "traefik allow", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-1", "X-Forwarded-Host", "app.test"}, status: 200},
+		{name: "traefik deny", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-4"}, status: 403},
+		{name: "envoy allow", method: "GET", path: "/v1/forward-auth/records/record-1", status: 200},
+		{name: "envoy no route", method: "DELETE", path: "/v1/forward-auth/records/record-1", status: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(t, tt.method, inst.URL+tt.path, nil, append(bearer(alice), tt.headers...)...)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", resp.Status, tt.status, resp.Body)
+			}
+			if tt.status == 200 && (resp.Header.Get("X-Verdict-Subject") != "alice" || resp.Header.Get("X-Verdict-Decision-Id") == "") {
+				t.Errorf("headers %v", resp.Header)
+			}
+		})
+	}
+}
