@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -43,13 +42,7 @@ type pepAuth struct {
 }
 
 func newPEPAuth(s *Server) *pepAuth {
-	a := &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth}
-	for _, d := range s.cfg.AuthZEN.APIKeysSHA256 {
-		if b, err := hex.DecodeString(strings.ToLower(d)); err == nil && len(b) == sha256.Size {
-			a.keys = append(a.keys, b)
-		}
-	}
-	return a
+	return &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth, keys: parseDigests(s.cfg.AuthZEN.APIKeysSHA256)}
 }
 
 // check authenticates r, returning an error the one classifier maps to 401 or 403.

@@ -102,6 +102,10 @@ func (s *Server) routes() {
 	})
 }
 
+// Walk calls fn for every registered route, so the API description (docs/openapi.yaml) can be
+// checked against what is served.
+func (s *Server) Walk(fn mux.WalkFunc) error { return s.router.Walk(fn) }
+
 // ServeHTTP serves one request through the middleware chain and the router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
