@@ -75,7 +75,7 @@ func documentedOperations(t *testing.T) map[string][]string {
 		t.Fatal(err)
 	}
 	var doc struct {
-		OpenAPI string                            `yaml:"openapi"`
+		OpenAPI string                          `yaml:"openapi"`
 		Paths   map[string]map[string]yaml.Node `yaml:"paths"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
