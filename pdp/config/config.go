@@ -104,21 +104,40 @@ type Issuer struct {
 	Claims map[string]string `yaml:"claims"`
 	// RefreshInterval is how often a remote key set is refetched.
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
-	// RefreshRateLimit is the least time between two refreshes caused by unknown key ids.
+	// RefreshRateLimit is the least time between two refreshes caused by unknown key ids (or by
+	// requests that find no key set yet); concurrent misses share one fetch.
 	RefreshRateLimit time.Duration `yaml:"refresh_rate_limit"`
+	// FetchTimeout bounds one fetch of the discovery document or the JWK Set.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// MaxJWKSBytes caps the JWK Set and discovery document responses.
+	MaxJWKSBytes int64 `yaml:"max_jwks_bytes"`
 }
 
-// Introspection configures RFC 7662 token introspection for opaque tokens.
+// Introspection configures RFC 7662 token introspection for opaque tokens (tokens that are not
+// a JWS compact serialization).
 type Introspection struct {
-	URL          string        `yaml:"url"`
-	ClientID     string        `yaml:"client_id"`
-	ClientSecret string        `yaml:"client_secret"`
-	CacheTTL     time.Duration `yaml:"cache_ttl"`
-	Timeout      time.Duration `yaml:"timeout"`
+	// URL is the authorization server's introspection endpoint.
+	URL string `yaml:"url"`
+	// ClientID and ClientSecret authenticate Verdict with client_secret_basic.
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// CacheTTL bounds how long an active answer is reused (never past the token's exp); zero
+	// disables the cache.
+	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// InactiveCacheTTL is how long an inactive or refused answer is remembered, in a small cache
+	// of its own; zero disables it.
+	InactiveCacheTTL time.Duration `yaml:"inactive_cache_ttl"`
+	// Timeout bounds one introspection call.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxResponseBytes caps the introspection response.
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// Leeway is the clock skew allowed when exp, nbf and iat are checked locally.
+	Leeway time.Duration `yaml:"leeway"`
 	// Issuer and Audiences, when set, are checked against the introspection response.
-	Issuer    string            `yaml:"issuer"`
-	Audiences []string          `yaml:"audiences"`
-	Claims    map[string]string `yaml:"claims"`
+	Issuer    string   `yaml:"issuer"`
+	Audiences []string `yaml:"audiences"`
+	// Claims maps subject property names to dotted member paths of the response.
+	Claims map[string]string `yaml:"claims"`
 }
 
 // Revocation configures where revocations are stored.

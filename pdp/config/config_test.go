@@ -109,3 +109,86 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestValidateTokenKeys checks the remote key source and introspection settings, one row per
+// problem; the first rows are valid configurations.
+func TestValidateTokenKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // empty: valid
+	}{
+		{name: "jwks_url with defaults", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: https://idp.example.com/jwks}]`},
+		{name: "discovery with defaults", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com/realms/acme, audiences: [verdict], discovery: true}]`},
+		{name: "introspection with defaults", yaml: `
+tokens:
+  introspection: {url: https://as.example.com/introspect, client_id: verdict, client_secret: s}`},
+		{name: "discovery for an issuer that is not a URL", yaml: `
+tokens:
+  issuers: [{issuer: idp, audiences: [verdict], discovery: true}]`, want: "discovery: the issuer must be an http(s) URL"},
+		{name: "jwks_url and discovery", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], discovery: true, jwks_url: https://idp.example.com/jwks}]`,
+			want: "exactly one of"},
+		{name: "jwks_url not http", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: file:///etc/jwks.json}]`, want: "jwks_url"},
+		{name: "negative refresh_rate_limit", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: https://idp.example.com/jwks, refresh_rate_limit: -1s}]`,
+			want: "refresh_rate_limit"},
+		{name: "negative max_jwks_bytes", yaml: `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: https://idp.example.com/jwks, max_jwks_bytes: -1}]`,
+			want: "max_jwks_bytes"},
+		{name: "introspection without client_id", yaml: `
+tokens:
+  introspection: {url: https://as.example.com/introspect}`, want: "tokens.introspection.client_id"},
+		{name: "introspection url not http", yaml: `
+tokens:
+  introspection: {url: as.example.com, client_id: verdict}`, want: "tokens.introspection.url"},
+		{name: "introspection inactive cache too long", yaml: `
+tokens:
+  introspection: {url: https://as.example.com/introspect, client_id: verdict, inactive_cache_ttl: 1h}`,
+			want: "inactive_cache_ttl"},
+		{name: "introspection negative cache_ttl", yaml: `
+tokens:
+  introspection: {url: https://as.example.com/introspect, client_id: verdict, cache_ttl: -1s}`, want: "cache_ttl"},
+		{name: "introspection empty audience", yaml: `
+tokens:
+  introspection: {url: https://as.example.com/introspect, client_id: verdict, audiences: [""]}`, want: "audiences[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(strings.NewReader(tt.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	c, err := Load(strings.NewReader(tests[0].yaml+"\n  introspection: {url: https://as.example.com/i, client_id: v}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, in := c.Tokens.Issuers[0], c.Tokens.Introspection
+	if is.FetchTimeout != DefaultFetchTimeout || is.MaxJWKSBytes != DefaultMaxJWKSBytes || is.RefreshRateLimit != DefaultRefreshRateLimit {
+		t.Errorf("issuer defaults: %+v", is)
+	}
+	if in.InactiveCacheTTL != DefaultInactiveCacheTTL || in.MaxResponseBytes != DefaultMaxIntrospectionRsp || in.Leeway != DefaultLeeway {
+		t.Errorf("introspection defaults: %+v", in)
+	}
+}

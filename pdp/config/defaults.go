@@ -30,8 +30,15 @@ const (
 	DefaultTyp              = "at+jwt"
 	DefaultRefreshInterval  = 15 * time.Minute
 	DefaultRefreshRateLimit = 10 * time.Second
+	DefaultFetchTimeout     = 5 * time.Second
+	DefaultMaxJWKSBytes     = 512 << 10
 	DefaultIntrospectionTTL = 30 * time.Second
 	DefaultIntrospectionTTO = 5 * time.Second
+	// DefaultInactiveCacheTTL keeps inactive introspection answers briefly: long enough to absorb
+	// a client retrying a dead token, short enough that a token activated later is seen.
+	DefaultInactiveCacheTTL    = 5 * time.Second
+	MaxInactiveCacheTTL        = time.Minute
+	DefaultMaxIntrospectionRsp = 64 << 10
 
 	DefaultDataDir         = "./data"
 	DefaultRevocationStore = "file"
@@ -115,6 +122,9 @@ func (t *Tokens) SetDefaults() {
 	if t.Introspection != nil {
 		setDefault(&t.Introspection.CacheTTL, DefaultIntrospectionTTL)
 		setDefault(&t.Introspection.Timeout, DefaultIntrospectionTTO)
+		setDefault(&t.Introspection.InactiveCacheTTL, DefaultInactiveCacheTTL)
+		setDefault(&t.Introspection.MaxResponseBytes, DefaultMaxIntrospectionRsp)
+		setDefault(&t.Introspection.Leeway, DefaultLeeway)
 		t.Introspection.Claims = withDefaultClaims(t.Introspection.Claims)
 	}
 }
@@ -131,6 +141,8 @@ func (is *Issuer) SetDefaults() {
 	setDefault(&is.Leeway, DefaultLeeway)
 	setDefault(&is.RefreshInterval, DefaultRefreshInterval)
 	setDefault(&is.RefreshRateLimit, DefaultRefreshRateLimit)
+	setDefault(&is.FetchTimeout, DefaultFetchTimeout)
+	setDefault(&is.MaxJWKSBytes, DefaultMaxJWKSBytes)
 	is.Claims = withDefaultClaims(is.Claims)
 }
 

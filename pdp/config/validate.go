@@ -51,12 +51,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, is.validate(fmt.Sprintf("tokens.issuers[%d]", i))...)
 	}
 	if in := c.Tokens.Introspection; in != nil {
-		if _, err := parseHTTPURL(in.URL); err != nil {
-			add("tokens.introspection.url: %v", err)
-		}
-		if in.ClientID == "" {
-			add("tokens.introspection.client_id: must be set")
-		}
+		errs = append(errs, in.validate("tokens.introspection")...)
 	}
 	switch c.Revocation.Store {
 	case "file":
@@ -111,6 +106,19 @@ func (is *Issuer) validate(at string) []error {
 			add("jwks_url: %v", err)
 		}
 	}
+	if is.Discovery {
+		if _, err := parseHTTPURL(is.Issuer); err != nil {
+			add("discovery: the issuer must be an http(s) URL: %v", err)
+		}
+	}
+	if is.JWKSURL != "" || is.Discovery {
+		if is.RefreshInterval <= 0 || is.RefreshRateLimit <= 0 || is.FetchTimeout <= 0 {
+			add("refresh_interval, refresh_rate_limit and fetch_timeout: must be positive")
+		}
+		if is.MaxJWKSBytes <= 0 {
+			add("max_jwks_bytes: must be positive")
+		}
+	}
 	for _, alg := range is.Algorithms {
 		if !asymmetricAlgorithms[alg] {
 			add("algorithms: %q is not allowed (asymmetric JWS algorithms only)", alg)
@@ -121,6 +129,35 @@ func (is *Issuer) validate(at string) []error {
 	}
 	if is.MaxLifetime < 0 {
 		add("max_lifetime: must not be negative")
+	}
+	return errs
+}
+
+func (in *Introspection) validate(at string) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(at+"."+format, args...)) }
+	if _, err := parseHTTPURL(in.URL); err != nil {
+		add("url: %v", err)
+	}
+	if in.ClientID == "" {
+		add("client_id: must be set")
+	}
+	if in.Timeout <= 0 || in.MaxResponseBytes <= 0 {
+		add("timeout and max_response_bytes: must be positive")
+	}
+	if in.CacheTTL < 0 {
+		add("cache_ttl: must not be negative")
+	}
+	if in.InactiveCacheTTL < 0 || in.InactiveCacheTTL > MaxInactiveCacheTTL {
+		add("inactive_cache_ttl: must be between 0 and %s", MaxInactiveCacheTTL)
+	}
+	if in.Leeway < 0 || in.Leeway > MaxLeeway {
+		add("leeway: must be between 0 and %s", MaxLeeway)
+	}
+	for i, aud := range in.Audiences {
+		if aud == "" {
+			add("audiences[%d]: must not be empty", i)
+		}
 	}
 	return errs
 }

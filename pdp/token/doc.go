@@ -12,9 +12,16 @@
 // ErrInvalidRequest, ErrInvalidToken or ErrUnavailable, which the HTTP layer maps to RFC 6750
 // responses, plus a finer reason for logs.
 //
-// Keys come from a jwks_file or PEM public_keys, bound at load to the algorithms their type
-// allows. Remote key sets (jwks_url, discovery) and introspection are not implemented yet:
-// New refuses the former and opaque tokens are refused as malformed.
+// Keys come from a jwks_file or PEM public_keys, loaded by New, or from a jwks_url or OIDC /
+// RFC 8414 discovery, fetched in the background from New on and refreshed on a schedule and on
+// an unknown kid (rate limited, shared, bounded by the request's context; the last good set is
+// kept when a fetch fails). Every key, local or fetched, passes one policy (keyFromJWK) that binds
+// it to the algorithms its type allows. Close stops the background refreshes.
+//
+// A token that is not three dot-separated segments is opaque: it goes to RFC 7662
+// introspection when tokens.introspection is configured, and is refused otherwise. The two paths
+// never fall back to each other. Active answers share the verified-token cache (until
+// min(exp, now + cache_ttl)); refused ones go to a small cache of their own.
 //
 // LoadOrCreateDevKey, Mint and LoadSigningKey serve `verdict serve --dev` and `verdict token
 // mint`.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -33,7 +32,7 @@ type issuer struct {
 
 // newIssuer builds an issuer from its configuration, re-checking what config validation already
 // checks where a mistake would weaken verification (audience, algorithms).
-func newIssuer(cfg config.Issuer, now func() time.Time, log *slog.Logger) (*issuer, error) {
+func newIssuer(cfg config.Issuer, rt verifierEnv) (*issuer, error) {
 	if cfg.Issuer == "" {
 		return nil, errors.New("issuer: must be set")
 	}
@@ -51,7 +50,7 @@ func newIssuer(cfg config.Issuer, now func() time.Time, log *slog.Logger) (*issu
 	if cfg.Leeway < 0 || cfg.Leeway > config.MaxLeeway {
 		return nil, fmt.Errorf("leeway: must be between 0 and %s", config.MaxLeeway)
 	}
-	keys, err := newKeySource(cfg, log)
+	keys, err := newKeySource(cfg, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +75,7 @@ func newIssuer(cfg config.Issuer, now func() time.Time, log *slog.Logger) (*issu
 			jwt.WithLeeway(cfg.Leeway),
 			jwt.WithStrictDecoding(),
 			jwt.WithJSONNumber(),
-			jwt.WithTimeFunc(now),
+			jwt.WithTimeFunc(rt.now),
 		),
 		keys:        keys,
 		requireTyp:  requireTyp,
@@ -86,27 +85,35 @@ func newIssuer(cfg config.Issuer, now func() time.Time, log *slog.Logger) (*issu
 	}, nil
 }
 
-// newKeySource loads the issuer's keys from its one configured source.
-func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
+// newKeySource loads the issuer's keys from its one configured source. A remote source
+// (jwks_url, discovery) is only set up here: its keys arrive from the background loop the
+// Verifier starts, so an IdP that is down does not stop Verdict from starting.
+func newKeySource(cfg config.Issuer, rt verifierEnv) (keySource, error) {
 	var (
 		keys   []*verifyKey
 		source string
 		where  string
 		err    error
 	)
+	sources := 0
+	for _, set := range []bool{cfg.JWKSURL != "", cfg.Discovery, cfg.JWKSFile != "", len(cfg.PublicKeys) > 0} {
+		if set {
+			sources++
+		}
+	}
 	switch {
+	case sources > 1:
+		return nil, errors.New("keys: set one of jwks_url, discovery, jwks_file or public_keys, not both")
 	case cfg.JWKSURL != "" || cfg.Discovery:
-		return nil, errors.New("keys: jwks_url and discovery are not supported yet; use jwks_file or public_keys")
-	case cfg.JWKSFile != "" && len(cfg.PublicKeys) > 0:
-		return nil, errors.New("keys: set jwks_file or public_keys, not both")
+		return newRemoteSource(cfg, rt)
 	case cfg.JWKSFile != "":
 		source, where = "jwks_file", cfg.JWKSFile
-		keys, err = loadJWKSFile(cfg.JWKSFile, cfg.Algorithms, log)
+		keys, err = loadJWKSFile(cfg.JWKSFile, cfg.Algorithms, rt.log)
 	case len(cfg.PublicKeys) > 0:
 		source, where = "public_keys", fmt.Sprint(cfg.PublicKeys)
 		keys, err = loadPEMFiles(cfg.PublicKeys, cfg.Algorithms)
 	default:
-		return nil, errors.New("keys: one of jwks_file or public_keys is required")
+		return nil, errors.New("keys: one of jwks_url, discovery, jwks_file or public_keys is required")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
@@ -116,6 +123,30 @@ func newKeySource(cfg config.Issuer, log *slog.Logger) (keySource, error) {
 		return nil, fmt.Errorf("keys: %s: %w", where, err)
 	}
 	return &staticKeys{set: set, source: source}, nil
+}
+
+// newRemoteSource checks a remote source's settings (config validation does too, but a zero
+// here would mean a busy loop or no cap) and builds it.
+func newRemoteSource(cfg config.Issuer, rt verifierEnv) (keySource, error) {
+	if cfg.JWKSURL != "" {
+		if err := checkHTTPURL(cfg.JWKSURL); err != nil {
+			return nil, fmt.Errorf("jwks_url: %w", err)
+		}
+	} else if err := checkHTTPURL(cfg.Issuer); err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	if cfg.RefreshInterval <= 0 || cfg.RefreshRateLimit <= 0 || cfg.FetchTimeout <= 0 || cfg.MaxJWKSBytes <= 0 {
+		return nil, errors.New("refresh_interval, refresh_rate_limit, fetch_timeout and max_jwks_bytes: must be positive")
+	}
+	where := cfg.JWKSURL
+	if cfg.Discovery {
+		where = cfg.Issuer
+	}
+	if plainHTTP(where) {
+		rt.log.Warn("INSECURE: signing keys are fetched over plain http; anyone on the path can substitute them",
+			"issuer", cfg.Issuer, "url", redactURL(where))
+	}
+	return newRemoteKeys(rt.life, cfg, rt.client, rt.now, rt.log), nil
 }
 
 // verify checks the header rules, the signature with this issuer's keys and the registered
@@ -152,14 +183,22 @@ func (is *issuer) verify(ctx context.Context, raw string, u *unverified) (jwt.Ma
 // audience claims, not these.
 var stringClaims = []string{"sub", "jti", "client_id"}
 
-// checkClaims enforces claim types, the issuer's required claims and its max_lifetime.
-func (is *issuer) checkClaims(c jwt.MapClaims) error {
-	for _, name := range stringClaims {
+// checkStringClaims fails with ErrClaim when one of names is present and not a string.
+func checkStringClaims(c map[string]any, names ...string) error {
+	for _, name := range names {
 		if v, ok := c[name]; ok {
 			if _, isString := v.(string); !isString {
 				return fmt.Errorf("%w: %s is not a string", ErrClaim, name)
 			}
 		}
+	}
+	return nil
+}
+
+// checkClaims enforces claim types, the issuer's required claims and its max_lifetime.
+func (is *issuer) checkClaims(c jwt.MapClaims) error {
+	if err := checkStringClaims(c, stringClaims...); err != nil {
+		return err
 	}
 	for _, name := range is.required {
 		v, ok := c[name]
@@ -187,5 +226,6 @@ func (is *issuer) describe() IssuerStats {
 	if set := is.keys.current(); set != nil {
 		st.KeyIDs = set.ids()
 	}
+	is.keys.describe(&st)
 	return st
 }

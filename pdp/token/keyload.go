@@ -4,11 +4,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/MicahParks/jwkset"
 )
@@ -26,29 +28,67 @@ var signatureAlgs = []string{
 // loadJWKSFile reads a JWK Set from path and binds each usable key. Keys that are not for us
 // (use enc, key_ops without verify, encryption algorithms, X25519, algorithms the issuer does
 // not allow) are skipped with a warning; keys that are dangerous or broken (private or symmetric
-// members, RSA under 2048 bits, an alg that does not fit the key) fail the whole load.
+// members, RSA under 2048 bits, an alg that does not fit the key) fail the whole load: the
+// operator wrote this file and can fix it.
 func loadJWKSFile(path string, allowed []string, log *slog.Logger) ([]*verifyKey, error) {
 	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
+	parsed, err := parseJWKS(data, allowed)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(parsed.refused) > 0 {
+		return nil, fmt.Errorf("%s: %w", path, parsed.refused[0])
+	}
+	for _, skip := range parsed.skipped {
+		log.Warn("skipping JWK not usable for verification", "file", path, "index", skip.index, "kid", skip.kid)
+	}
+	return parsed.keys, nil
+}
+
+// parsedJWKS is a JWK Set run through keyFromJWK: the usable keys, the keys skipped as not for
+// verification, and the errors of the keys refused by policy.
+type parsedJWKS struct {
+	keys    []*verifyKey
+	skipped []skippedJWK
+	refused []error
+}
+
+type skippedJWK struct {
+	index int
+	kid   string
+}
+
+// parseJWKS decodes a JWK Set (valid UTF-8, no duplicate members) and applies keyFromJWK to
+// every key. Whether a refused key fails the whole set is the caller's decision: a local file
+// does, a remote set does not (one bad key published by an IdP must not take every other key
+// down with it).
+func parseJWKS(data []byte, allowed []string) (*parsedJWKS, error) {
+	if !utf8.Valid(data) {
+		return nil, errors.New("not a JWK Set: invalid UTF-8")
+	}
 	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(data, &set); err != nil {
-		return nil, fmt.Errorf("%s: not a JWK Set: %w", path, err)
+		return nil, fmt.Errorf("not a JWK Set: %w", err)
 	}
-	keys := make([]*verifyKey, 0, len(set.Keys))
+	if err := checkUniqueMembers(data); err != nil {
+		return nil, fmt.Errorf("not a JWK Set: %w", err)
+	}
+	out := &parsedJWKS{keys: make([]*verifyKey, 0, len(set.Keys))}
 	for i, m := range set.Keys {
 		k, err := keyFromJWK(m, allowed)
-		if err != nil {
-			return nil, fmt.Errorf("%s: key %d (kid %q): %w", path, i, m.KID, err)
+		switch {
+		case err != nil:
+			out.refused = append(out.refused, fmt.Errorf("key %d (kid %q): %w", i, truncate(m.KID, 80), err))
+		case k == nil:
+			out.skipped = append(out.skipped, skippedJWK{index: i, kid: truncate(m.KID, 80)})
+		default:
+			out.keys = append(out.keys, k)
 		}
-		if k == nil {
-			log.Warn("skipping JWK not usable for verification", "file", path, "index", i, "kid", m.KID)
-			continue
-		}
-		keys = append(keys, k)
 	}
-	return keys, nil
+	return out, nil
 }
 
 // keyFromJWK applies Verdict's key policy to one JWK and binds it. It returns nil, nil for a key

@@ -88,6 +88,12 @@ func (ks *keySet) lookup(kid string, hasKID bool) (*verifyKey, error) {
 	return nil, fmt.Errorf("%w: token names no kid and the issuer has %d keys", ErrUnknownKey, len(ks.byKID))
 }
 
+// knows reports whether lookup finds a key for a token naming kid.
+func (ks *keySet) knows(kid string) bool {
+	_, ok := ks.byKID[kid]
+	return ok || (ks.only != nil && !ks.only.declaredKID)
+}
+
 // ids returns the key ids, sorted, for status reports.
 func (ks *keySet) ids() []string {
 	out := make([]string, 0, len(ks.byKID))
@@ -99,15 +105,17 @@ func (ks *keySet) ids() []string {
 }
 
 // keySource supplies an issuer's current key set. Static sources (jwks_file, public_keys) return
-// the same set forever; a remote source refreshes behind this method and may return an error
-// wrapping ErrUnavailable when it has no usable keys. kid is the key id the token asks for, so a
-// remote source can refresh on a miss.
+// the same set forever; a remote source (remoteKeys) refreshes behind this method and returns an
+// error wrapping ErrUnavailable when it has no usable keys. kid is the key id the token asks
+// for, so a remote source can refresh on a miss.
 type keySource interface {
 	keys(ctx context.Context, kid string) (*keySet, error)
 	// current returns the set in hand without fetching, nil when there is none yet.
 	current() *keySet
-	// kind names the source for status reports: "jwks_file" or "public_keys".
+	// kind names the source for status reports: jwks_file, public_keys, jwks_url or discovery.
 	kind() string
+	// describe adds what the source knows beyond its keys (fetch state) to a status report.
+	describe(st *IssuerStats)
 }
 
 // staticKeys is a key set loaded once from files.
@@ -119,6 +127,7 @@ type staticKeys struct {
 func (s *staticKeys) keys(context.Context, string) (*keySet, error) { return s.set, nil }
 func (s *staticKeys) current() *keySet                              { return s.set }
 func (s *staticKeys) kind() string                                  { return s.source }
+func (s *staticKeys) describe(*IssuerStats)                         {}
 
 // algorithmsFor returns the JWS algorithms a public key can verify, or an error wrapping
 // errKeyRefused for keys that must never be used (RSA under 2048 bits, unsupported curves).

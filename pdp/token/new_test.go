@@ -95,8 +95,18 @@ func TestNewRefuses(t *testing.T) {
 		{name: "none allowed", cfg: good(func(is *config.Issuer) { is.Algorithms = []string{"none"} }), want: "none"},
 		{name: "unknown algorithm", cfg: good(func(is *config.Issuer) { is.Algorithms = []string{"ES256K"} }), want: "ES256K"},
 		{name: "leeway over the maximum", cfg: good(func(is *config.Issuer) { is.Leeway = time.Hour }), want: "leeway"},
-		{name: "jwks_url not yet supported", cfg: good(func(is *config.Issuer) { is.JWKSFile, is.JWKSURL = "", "https://idp.example.com/jwks" }), want: "jwks_url"},
-		{name: "discovery not yet supported", cfg: good(func(is *config.Issuer) { is.JWKSFile, is.Discovery = "", true }), want: "discovery"},
+		{name: "jwks_url not an http URL", cfg: good(func(is *config.Issuer) { is.JWKSFile, is.JWKSURL = "", "file:///etc/jwks.json" }), want: "jwks_url"},
+		{name: "jwks_url beside jwks_file", cfg: good(func(is *config.Issuer) { is.JWKSURL = "https://idp.example.com/jwks" }), want: "not both"},
+		{name: "discovery for an issuer that is not a URL", cfg: good(func(is *config.Issuer) { is.Issuer, is.JWKSFile, is.Discovery = "idp", "", true }), want: "discovery"},
+		{name: "jwks_url without a rate limit", cfg: good(func(is *config.Issuer) {
+			is.JWKSFile, is.JWKSURL, is.RefreshRateLimit = "", "https://idp.example.com/jwks", -1
+		}), want: "refresh_rate_limit"},
+		{name: "introspection without client_id", cfg: func() config.Tokens {
+			c := good(func(*config.Issuer) {})
+			c.Introspection = &config.Introspection{URL: "https://as.example.com/introspect"}
+			c.SetDefaults()
+			return c
+		}(), want: "client_id"},
 		{name: "no key source", cfg: good(func(is *config.Issuer) { is.JWKSFile = "" }), want: "required"},
 		{name: "two key sources", cfg: good(func(is *config.Issuer) { is.PublicKeys = []string{"testdata/ec256.pub.pem"} }), want: "not both"},
 		{name: "missing JWKS file", cfg: good(func(is *config.Issuer) { is.JWKSFile = filepath.Join(dir, "nope.json") }), want: "nope.json"},

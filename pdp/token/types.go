@@ -17,15 +17,15 @@ var (
 	ErrInvalidRequest = errors.New("malformed credentials")
 	// ErrInvalidToken means the token was refused (401 invalid_token).
 	ErrInvalidToken = errors.New("invalid token")
-	// ErrUnavailable means the token could not be checked: no usable keys, introspection or the
-	// revocation store down (503).
+	// ErrUnavailable means the token could not be checked: no usable keys yet, introspection
+	// down or answering badly, or the revocation store down (503).
 	ErrUnavailable = errors.New("token verification unavailable")
 
 	// ErrTokenTooLarge means the token was longer than tokens.max_token_bytes.
 	ErrTokenTooLarge = errors.New("token too large")
-	// ErrMalformed means the token is not a well-formed JWS compact serialization: wrong number
-	// of segments, bad base64url, header or payload that is not a JSON object, not UTF-8, or
-	// names a member twice.
+	// ErrMalformed means the token is not a well-formed JWS compact serialization (bad base64url,
+	// header or payload that is not a JSON object, not UTF-8, or names a member twice), or is
+	// opaque (not three segments) while no introspection is configured.
 	ErrMalformed = errors.New("malformed token")
 	// ErrUnknownIssuer means the iss claim names no configured issuer.
 	ErrUnknownIssuer = errors.New("unknown issuer")
@@ -43,6 +43,9 @@ var (
 	ErrClaim = errors.New("missing or invalid claim")
 	// ErrLifetime means exp - iat exceeds the issuer's max_lifetime.
 	ErrLifetime = errors.New("token lifetime too long")
+	// ErrInactive means the introspection endpoint did not answer "active": true for an opaque
+	// token.
+	ErrInactive = errors.New("token not active")
 	// ErrRevoked means the revocation checker reports the token revoked.
 	ErrRevoked = errors.New("token revoked")
 )
@@ -52,7 +55,9 @@ var (
 type Principal struct {
 	// Kind is "jwt" or "opaque".
 	Kind string
-	// Issuer is the iss claim, always one of the configured issuers.
+	// Issuer is the iss claim: for a JWT always one of the configured issuers; for an opaque
+	// token the introspection answer's iss, or tokens.introspection.issuer when it has none
+	// (empty when neither is set).
 	Issuer string
 	// Subject is the sub claim.
 	Subject string
@@ -66,6 +71,6 @@ type Principal struct {
 	TokenID string
 	// IssuedAt is the iat claim, zero when the token has none.
 	IssuedAt time.Time
-	// ExpiresAt is the exp claim.
+	// ExpiresAt is the exp claim; zero for an opaque token whose introspection answer has none.
 	ExpiresAt time.Time
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
@@ -27,18 +30,36 @@ type Deps struct {
 	Now func() time.Time
 	// Revocation is consulted for every verified token; nil means no revocation.
 	Revocation RevocationChecker
+	// HTTPClient fetches key sets and discovery documents and calls the introspection
+	// endpoint; nil means a client on the default transport that refuses https-to-http
+	// redirects. Every call carries its own deadline (fetch_timeout, introspection timeout).
+	HTTPClient *http.Client
 }
 
-// Verifier verifies JWT access tokens against the configured issuers and caches the verified
-// ones. It is safe for concurrent use; build a new one to change configuration.
+// verifierEnv is what the Verifier shares with its issuers and introspector.
+type verifierEnv struct {
+	// life ends when the Verifier is closed; background fetches and shared calls run under it.
+	life   context.Context
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Verifier verifies access tokens: JWTs against the configured issuers, opaque tokens through
+// introspection, and caches the verified ones. It is safe for concurrent use; build a new one to
+// change configuration, and Close it to stop its background key refreshes.
 type Verifier struct {
-	issuers    map[string]*issuer
-	order      []string
-	cache      *verifiedCache
-	maxBytes   int
-	now        func() time.Time
-	log        *slog.Logger
-	revocation RevocationChecker
+	issuers       map[string]*issuer
+	order         []string
+	introspection *introspector
+	cache         *verifiedCache
+	maxBytes      int
+	now           func() time.Time
+	log           *slog.Logger
+	revocation    RevocationChecker
+
+	stop    context.CancelFunc
+	running sync.WaitGroup
 }
 
 // Stats describe a Verifier for /v1/status and metrics.
@@ -47,28 +68,44 @@ type Stats struct {
 	Cache CacheStats `json:"cache"`
 	// Issuers describe the configured issuers, in configuration order.
 	Issuers []IssuerStats `json:"issuers"`
+	// Introspection are the introspection counters, nil when it is not configured.
+	Introspection *IntrospectionStats `json:"introspection,omitempty"`
 }
 
 // IssuerStats describe one issuer's key set.
 type IssuerStats struct {
 	// Issuer is the issuer identifier (iss).
 	Issuer string `json:"issuer"`
-	// Source is jwks_file or public_keys.
+	// Source is jwks_file, public_keys, jwks_url or discovery.
 	Source string `json:"source"`
-	// KeyIDs are the usable keys' ids (RFC 7638 thumbprints for keys that declare none).
+	// KeyIDs are the usable keys' ids (RFC 7638 thumbprints for keys that declare none); empty
+	// while a remote source has fetched no usable set.
 	KeyIDs []string `json:"key_ids"`
+	// JWKSURL is where a remote source fetches keys (the discovered jwks_uri with discovery).
+	JWKSURL string `json:"jwks_url,omitempty"`
+	// LastRefresh is when a remote source last fetched a usable set.
+	LastRefresh *time.Time `json:"last_refresh,omitempty"`
+	// LastError is why the last fetch of a remote source failed, empty after a success.
+	LastError string `json:"last_error,omitempty"`
+	// Fetches counts a remote source's fetch attempts.
+	Fetches uint64 `json:"fetches,omitempty"`
 }
 
 // New builds a Verifier from the tokens section of the configuration, defaults already applied.
-// It loads every issuer's keys now and fails on any issuer it cannot use: no audience, an
+// It loads every issuer's file keys now and fails on any issuer it cannot use: no audience, an
 // algorithm outside the asymmetric allow-list, an unreadable or empty key set, a key refused by
-// policy (RSA under 2048 bits, private material, an alg that does not fit the key).
+// policy (RSA under 2048 bits, private material, an alg that does not fit the key). Remote key
+// sets (jwks_url, discovery) start fetching in the background: an IdP that is down does not fail
+// New, its tokens get ErrUnavailable until keys arrive.
 func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.HTTPClient == nil {
+		deps.HTTPClient = newHTTPClient()
 	}
 	if cfg.CacheSize <= 0 {
 		return nil, errors.New("tokens.cache_size: must be positive")
@@ -80,6 +117,8 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	life, stop := context.WithCancel(context.Background())
+	rt := verifierEnv{life: life, client: deps.HTTPClient, now: deps.Now, log: deps.Logger}
 	v := &Verifier{
 		issuers:    make(map[string]*issuer, len(cfg.Issuers)),
 		cache:      cache,
@@ -87,30 +126,62 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 		now:        deps.Now,
 		log:        deps.Logger,
 		revocation: deps.Revocation,
+		stop:       stop,
 	}
-	for i, ic := range cfg.Issuers {
-		is, err := newIssuer(ic, deps.Now, deps.Logger)
+	if err := v.addIssuers(cfg.Issuers, rt); err != nil {
+		stop()
+		return nil, err
+	}
+	if cfg.Introspection != nil {
+		if v.introspection, err = newIntrospector(*cfg.Introspection, rt); err != nil {
+			stop()
+			return nil, fmt.Errorf("tokens.introspection: %w", err)
+		}
+	}
+	for _, name := range v.order {
+		if remote, ok := v.issuers[name].keys.(*remoteKeys); ok {
+			v.running.Add(1)
+			go func() {
+				defer v.running.Done()
+				remote.run(life)
+			}()
+		}
+	}
+	return v, nil
+}
+
+func (v *Verifier) addIssuers(issuers []config.Issuer, rt verifierEnv) error {
+	for i, ic := range issuers {
+		is, err := newIssuer(ic, rt)
 		if err != nil {
-			return nil, fmt.Errorf("tokens.issuers[%d] (%s): %w", i, ic.Issuer, err)
+			return fmt.Errorf("tokens.issuers[%d] (%s): %w", i, ic.Issuer, err)
 		}
 		if _, dup := v.issuers[is.name]; dup {
-			return nil, fmt.Errorf("tokens.issuers[%d]: issuer %q is configured twice", i, is.name)
+			return fmt.Errorf("tokens.issuers[%d]: issuer %q is configured twice", i, is.name)
 		}
 		v.issuers[is.name] = is
 		v.order = append(v.order, is.name)
 		v.log.Info("token issuer ready", "issuer", is.name, "source", is.keys.kind(),
 			"algorithms", ic.Algorithms, "audiences", ic.Audiences, "require_typ", is.requireTyp)
 	}
-	if cfg.Introspection != nil {
-		v.log.Warn("tokens.introspection is not supported yet: opaque tokens are refused")
-	}
-	return v, nil
+	return nil
 }
 
-// Verify checks raw, a bearer token as BearerToken returns it, and returns its Principal. Every
-// error wraps ErrInvalidToken (refused) or ErrUnavailable (could not be checked) and a finer
-// reason. The same token string is served from the cache until its exp, but revocation is
-// checked every time.
+// Close stops the background key refreshes and cancels fetches and introspection calls in
+// flight, then waits for the refresh loops to end. Verify keeps working on the keys in hand.
+func (v *Verifier) Close() error {
+	v.stop()
+	v.running.Wait()
+	return nil
+}
+
+// Verify checks raw, a bearer token as BearerToken returns it, and returns its Principal. A
+// JWS compact serialization (three dot-separated segments) is verified as a JWT; anything else
+// goes to introspection when it is configured and is refused otherwise. There is no fallback
+// between the two: a malformed JWT is never introspected, an opaque token never parsed as a JWT.
+// Every error wraps ErrInvalidToken (refused) or ErrUnavailable (could not be checked) and a
+// finer reason. A verified token is served from the cache until its exp (for introspection, at
+// most cache_ttl), but revocation is checked every time.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	if len(raw) > v.maxBytes {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenTooLarge)
@@ -118,11 +189,25 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	key := keyOf(raw)
 	p, hit := v.cache.get(key, v.now())
 	if !hit {
-		var err error
-		if p, err = v.verify(ctx, raw); err != nil {
+		var (
+			until time.Time
+			err   error
+		)
+		switch {
+		case isCompactJWS(raw):
+			p, err = v.verify(ctx, raw)
+			if p != nil {
+				until = p.ExpiresAt
+			}
+		case v.introspection != nil:
+			p, until, err = v.introspection.verify(ctx, key, raw)
+		default:
+			err = fmt.Errorf("%w: %w: not a JWS compact serialization, and no introspection is configured", ErrInvalidToken, ErrMalformed)
+		}
+		if err != nil {
 			return nil, err
 		}
-		v.cache.add(key, p, p.ExpiresAt, v.now())
+		v.cache.add(key, p, until, v.now())
 	}
 	if err := v.checkRevoked(ctx, p); err != nil {
 		if errors.Is(err, ErrRevoked) {
@@ -133,7 +218,11 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	return p, nil
 }
 
-// verify is the uncached path: route by the unverified iss, then verify with that issuer only.
+// isCompactJWS reports whether raw has the shape of a JWS compact serialization: three
+// segments. Only the shape routes; whether the segments decode is the JWT path's business.
+func isCompactJWS(raw string) bool { return strings.Count(raw, ".") == 2 }
+
+// verify is the uncached JWT path: route by the unverified iss, then verify with that issuer only.
 func (v *Verifier) verify(ctx context.Context, raw string) (*Principal, error) {
 	u, err := peek(raw)
 	if err != nil {
@@ -168,11 +257,16 @@ func (v *Verifier) checkRevoked(ctx context.Context, p *Principal) error {
 	return nil
 }
 
-// Stats reports the cache counters and each issuer's current key set. It never fetches keys.
+// Stats reports the cache counters, each issuer's current key set and the introspection
+// counters. It never fetches keys.
 func (v *Verifier) Stats() Stats {
 	st := Stats{Cache: v.cache.stats(), Issuers: make([]IssuerStats, 0, len(v.order))}
 	for _, name := range v.order {
 		st.Issuers = append(st.Issuers, v.issuers[name].describe())
+	}
+	if v.introspection != nil {
+		in := v.introspection.stats()
+		st.Introspection = &in
 	}
 	return st
 }
