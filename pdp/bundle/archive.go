@@ -14,43 +14,66 @@ import (
 // errUnpackedTooLarge stops decompression once the unpacked total passes the limit.
 var errUnpackedTooLarge = errors.New("unpacked size over the limit")
 
+// archiveEntry is one regular file of an archive, named as OPA's bundle reader names it for
+// signature checks: the tar name without one leading slash.
+type archiveEntry struct {
+	name string
+	data []byte
+}
+
 // checkArchive reads the whole gzipped tar in raw, without keeping file contents, and refuses
 // it when it is not gzip, is truncated or corrupt, unpacks to more than maxBytes, or has an
 // entry that is a link, has an unsafe name or appears twice.
 func checkArchive(raw []byte, maxBytes int64) error {
+	_, err := scanArchive(raw, maxBytes, false)
+	return err
+}
+
+// scanArchive checks raw as checkArchive does and, with keep, also returns its regular files in
+// archive order.
+func scanArchive(raw []byte, maxBytes int64, keep bool) ([]archiveEntry, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return archiveError(err, maxBytes)
+		return nil, archiveError(err, maxBytes)
 	}
 	unpacked := &capReader{r: zr, left: maxBytes}
 	tr := tar.NewReader(unpacked)
 	seen := make(map[string]bool)
+	var entries []archiveEntry
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return archiveError(err, maxBytes)
+			return nil, archiveError(err, maxBytes)
 		}
 		if err := checkEntry(hdr, maxBytes); err != nil {
-			return err
+			return nil, err
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			continue
 		}
 		key := path.Clean("/" + hdr.Name)
 		if seen[key] {
-			return fmt.Errorf("%w: entry %q appears twice", ErrInvalidBundle, hdr.Name)
+			return nil, fmt.Errorf("%w: entry %q appears twice", ErrInvalidBundle, hdr.Name)
 		}
 		seen[key] = true
+		if !keep {
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			return nil, archiveError(err, maxBytes)
+		}
+		entries = append(entries, archiveEntry{name: strings.TrimPrefix(hdr.Name, "/"), data: data})
 	}
 	// Read past the tar end marker to the gzip trailer: only then are truncation and checksum
 	// errors seen.
 	if _, err := io.Copy(io.Discard, unpacked); err != nil {
-		return archiveError(err, maxBytes)
+		return nil, archiveError(err, maxBytes)
 	}
-	return nil
+	return entries, nil
 }
 
 // checkEntry refuses an entry whose type or name is unsafe. A single leading slash is allowed:

@@ -39,8 +39,15 @@ type Server struct {
 // Policy configures where policy comes from and how it is evaluated.
 type Policy struct {
 	// Bundle is a directory, a .tar.gz file or an http(s) URL; empty means the built-in bundle.
-	Bundle       string        `yaml:"bundle"`
+	Bundle string `yaml:"bundle"`
+	// PollInterval is how often the bundle source is checked: a URL with If-None-Match, a file
+	// or directory by size and modification time. Polls are jittered by up to 20% earlier.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// LongPollTimeout, when positive, asks an http(s) bundle server that supports it to hold
+	// each request up to this long until a new revision exists (Prefer: wait=N, as OPA does).
+	LongPollTimeout time.Duration `yaml:"long_poll_timeout"`
+	// DownloadTimeout bounds one bundle request (on top of LongPollTimeout when long polling).
+	DownloadTimeout time.Duration `yaml:"download_timeout"`
 	// Entrypoint is the rule path of the decision, slash separated (verdict/authz/decision).
 	Entrypoint string `yaml:"entrypoint"`
 	// DecisionTimeout bounds one evaluation; a timeout is a deny.

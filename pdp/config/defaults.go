@@ -17,6 +17,7 @@ const (
 	DefaultBatchConcurrency  = 8
 
 	DefaultPollInterval         = 30 * time.Second
+	DefaultDownloadTimeout      = 30 * time.Second
 	DefaultEntrypoint           = "verdict/authz/decision"
 	DefaultDecisionTimeout      = 2 * time.Second
 	DefaultMaxBundleBytes       = 32 << 20
@@ -105,6 +106,7 @@ func (s *Server) SetDefaults() {
 // SetDefaults fills every unset policy key with its default.
 func (p *Policy) SetDefaults() {
 	setDefault(&p.PollInterval, DefaultPollInterval)
+	setDefault(&p.DownloadTimeout, DefaultDownloadTimeout)
 	setDefault(&p.Entrypoint, DefaultEntrypoint)
 	setDefault(&p.DecisionTimeout, DefaultDecisionTimeout)
 	setDefault(&p.MaxBundleBytes, DefaultMaxBundleBytes)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // asymmetricAlgorithms are the JWS algorithms an issuer may be pinned to. HMAC algorithms are
@@ -36,9 +37,7 @@ func (c *Config) Validate() error {
 	if c.Policy.DecisionTimeout <= 0 {
 		add("policy.decision_timeout: must be positive")
 	}
-	if v := c.Policy.Verification; v != nil && v.PublicKey == "" && len(v.Keys) == 0 {
-		add("policy.verification: needs public_key or keys")
-	}
+	errs = append(errs, c.Policy.validate()...)
 	if c.Tokens.MaxTokenBytes <= 0 || c.Tokens.CacheSize <= 0 {
 		add("tokens.max_token_bytes and tokens.cache_size: must be positive")
 	}
@@ -81,6 +80,39 @@ func (c *Config) Validate() error {
 		add("decision_log.path: must be set when sink is file")
 	}
 	return errors.Join(errs...)
+}
+
+func (p *Policy) validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("policy."+format, args...)) }
+	if strings.Contains(p.Bundle, "://") {
+		if _, err := parseHTTPURL(p.Bundle); err != nil {
+			add("bundle: %v", err)
+		}
+	}
+	if p.PollInterval <= 0 || p.DownloadTimeout <= 0 {
+		add("poll_interval and download_timeout: must be positive")
+	}
+	if p.LongPollTimeout < 0 || (p.LongPollTimeout > 0 && p.LongPollTimeout < time.Second) {
+		add("long_poll_timeout: must be 0 (off) or at least 1s")
+	}
+	if p.MaxBundleBytes <= 0 {
+		add("max_bundle_bytes: must be positive")
+	}
+	if v := p.Verification; v != nil {
+		if v.PublicKey == "" && len(v.Keys) == 0 {
+			add("verification: needs public_key or keys")
+		}
+		if v.KeyID != "" && v.PublicKey == "" {
+			add("verification.key_id: names public_key, which is not set")
+		}
+		for id, file := range v.Keys {
+			if id == "" || file == "" {
+				add("verification.keys: key ids and files must not be empty")
+			}
+		}
+	}
+	return errs
 }
 
 func (is *Issuer) validate(at string) []error {
