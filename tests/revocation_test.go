@@ -1,0 +1,273 @@
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/revocation/revocationtest"
+)
+
+const e2eAdminKey = "e2e-admin-key-7f3a9c"
+
+// adminYAML configures the admin API key the revocation tests use, plus extra YAML.
+func adminYAML(extra string) string {
+	sum := sha256.Sum256([]byte(e2eAdminKey))
+	return fmt.Sprintf("admin: {api_keys_sha256: [%s]}\n%s", hex.EncodeToString(sum[:]), extra)
+}
+
+func redisYAML(redisURL, onError string) string {
+	return fmt.Sprintf("revocation: {store: redis, redis_url: %q, on_store_error: %s}\n", redisURL, onError)
+}
+
+var readAcmeDoc = `{"action":"read","resource":` + doc("acme", "bob", "internal") + `}`
+
+var editorClaims = map[string]any{"roles": []string{"editor"}, "tenant": "acme"}
+
+// wantStatus authorizes with tok and fails unless the answer has the status.
+func wantStatus(t *testing.T, inst *instance, tok string, status int) response {
+	t.Helper()
+	resp := authorize(t, inst, tok, readAcmeDoc)
+	if resp.Status != status {
+		t.Fatalf("%s: status %d, want %d; body %s", inst.URL, resp.Status, status, resp.Body)
+	}
+	if status == http.StatusUnauthorized && !strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate %q is not invalid_token", resp.Header.Get("WWW-Authenticate"))
+	}
+	return resp
+}
+
+// adminRevoke posts a JSON revocation with the admin key and expects 200.
+func adminRevoke(t *testing.T, inst *instance, body string) map[string]any {
+	t.Helper()
+	resp := do(t, http.MethodPost, inst.URL+"/v1/admin/revocations", strings.NewReader(body),
+		"Content-Type", "application/json", "X-API-Key", e2eAdminKey)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("admin revocation: status %d; body %s", resp.Status, resp.Body)
+	}
+	return resp.json(t)
+}
+
+// rfc7009Revoke posts an RFC 7009 revocation form with the admin key as a bearer token.
+func rfc7009Revoke(t *testing.T, inst *instance, tok string) response {
+	t.Helper()
+	form := url.Values{"token": {tok}, "token_type_hint": {"access_token"}}.Encode()
+	return do(t, http.MethodPost, inst.URL+"/v1/revoke", strings.NewReader(form),
+		"Content-Type", "application/x-www-form-urlencoded", "Authorization", "Bearer "+e2eAdminKey)
+}
+
+// stopVerdict interrupts inst and waits until the process is gone, as an operator's restart
+// would. The harness owns the process's Wait, so this polls for the reaped pid.
+func stopVerdict(t *testing.T, inst *instance) {
+	t.Helper()
+	pid := inst.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("verdict did not stop within 15s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRevocationRefusesCachedToken revokes a token that the server has verified and cached, each
+// way there is to revoke it, and expects the very next request to be refused.
+func TestRevocationRefusesCachedToken(t *testing.T) {
+	inst, is := startWithIssuer(t, adminYAML(""))
+	tests := []struct {
+		name   string
+		sub    string
+		revoke func(t *testing.T, tok, jti string)
+		// other is a token of the same subject that must still be allowed afterwards.
+		other func(t *testing.T) string
+	}{
+		{name: "admin revocation by jti", sub: "alice",
+			revoke: func(t *testing.T, _, jti string) {
+				got := adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, jti))
+				if got["type"] != "token" || got["jti"] != jti {
+					t.Errorf("recorded %v", got)
+				}
+			},
+			other: func(t *testing.T) string { return is.sign(t, is.claims("alice", editorClaims)) }},
+		{name: "RFC 7009 revocation", sub: "anna",
+			revoke: func(t *testing.T, tok, _ string) {
+				if resp := rfc7009Revoke(t, inst, tok); resp.Status != http.StatusOK {
+					t.Fatalf("/v1/revoke: status %d; body %s", resp.Status, resp.Body)
+				}
+			},
+			other: func(t *testing.T) string { return is.sign(t, is.claims("anna", editorClaims)) }},
+		{name: "admin revocation of a subject", sub: "alfred",
+			revoke: func(t *testing.T, _, _ string) {
+				got := adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":"alfred"}`, e2eIssuer))
+				if got["type"] != "subject" || got["not_before"] == nil {
+					t.Errorf("recorded %v", got)
+				}
+			},
+			// A token issued after the not-before (iat one second later, within leeway).
+			other: func(t *testing.T) string {
+				return is.sign(t, is.claims("alfred", merged(editorClaims, map[string]any{"iat": time.Now().Add(2 * time.Second).Unix()})))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			claims := is.claims(tt.sub, editorClaims)
+			tok := is.sign(t, claims)
+			wantStatus(t, inst, tok, http.StatusOK)
+			wantStatus(t, inst, tok, http.StatusOK) // now served from the verified-token cache
+			tt.revoke(t, tok, claims["jti"].(string))
+			wantStatus(t, inst, tok, http.StatusUnauthorized)
+			wantStatus(t, inst, tt.other(t), http.StatusOK)
+		})
+	}
+	t.Run("revoking again and revoking garbage are 200", func(t *testing.T) {
+		tok := is.sign(t, is.claims("alex", editorClaims))
+		for _, raw := range []string{tok, tok, "not-a-token"} {
+			if resp := rfc7009Revoke(t, inst, raw); resp.Status != http.StatusOK {
+				t.Fatalf("/v1/revoke: status %d; body %s", resp.Status, resp.Body)
+			}
+		}
+		wantStatus(t, inst, tok, http.StatusUnauthorized)
+	})
+	t.Run("the admin endpoints want the key", func(t *testing.T) {
+		resp := do(t, http.MethodPost, inst.URL+"/v1/admin/revocations",
+			strings.NewReader(fmt.Sprintf(`{"iss":%q,"sub":"bob"}`, e2eIssuer)), "Content-Type", "application/json")
+		if resp.Status != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("without a key: status %d, WWW-Authenticate %q", resp.Status, resp.Header.Get("WWW-Authenticate"))
+		}
+	})
+}
+
+func TestRevocationDisabledWithoutAdminKeys(t *testing.T) {
+	inst, is := startWithIssuer(t, "")
+	tok := is.sign(t, is.claims("alice", editorClaims))
+	if resp := rfc7009Revoke(t, inst, tok); resp.Status != http.StatusForbidden {
+		t.Errorf("/v1/revoke with no admin keys configured: status %d; body %s", resp.Status, resp.Body)
+	}
+	wantStatus(t, inst, tok, http.StatusOK)
+}
+
+// TestRevocationSurvivesRestart revokes with the default file store, restarts the binary on the
+// same data directory, and expects the token to stay refused.
+func TestRevocationSurvivesRestart(t *testing.T) {
+	inst, is := startWithIssuer(t, adminYAML(""))
+	claims := is.claims("alice", editorClaims)
+	tok := is.sign(t, claims)
+	wantStatus(t, inst, tok, http.StatusOK)
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, claims["jti"]))
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":"mallory"}`, e2eIssuer))
+	mallory := is.sign(t, is.claims("mallory", merged(editorClaims, map[string]any{"iat": time.Now().Add(-time.Second).Unix()})))
+	wantStatus(t, inst, tok, http.StatusUnauthorized)
+	stopVerdict(t, inst)
+
+	db := filepath.Join(inst.Dir, "data", "revocations.db")
+	for path, mode := range map[string]os.FileMode{db: 0o600, filepath.Dir(db): 0o700 | os.ModeDir} {
+		if st, err := os.Stat(path); err != nil || st.Mode() != mode {
+			t.Errorf("%s: %v, %v; want mode %v", path, st.Mode(), err, mode)
+		}
+	}
+	again := startVerdict(t, inst.Dir, "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+	wantStatus(t, again, tok, http.StatusUnauthorized)
+	wantStatus(t, again, mallory, http.StatusUnauthorized)
+	wantStatus(t, again, is.sign(t, is.claims("alice", editorClaims)), http.StatusOK)
+}
+
+// TestRevocationAcrossReplicas runs two binaries on one redis-server: a revocation on A must be
+// enforced by B, which has the token cached, within one second.
+func TestRevocationAcrossReplicas(t *testing.T) {
+	srv := revocationtest.StartRedis(t)
+	a, is := startWithIssuer(t, adminYAML(redisYAML(srv.URL, "deny")))
+	b := startVerdict(t, "", "--config", filepath.Join(a.Dir, "verdict.yaml"))
+	for _, tc := range []struct {
+		name   string
+		sub    string
+		revoke func(jti string)
+	}{
+		{name: "jti", sub: "alice", revoke: func(jti string) {
+			adminRevoke(t, a, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, jti))
+		}},
+		{name: "subject", sub: "mallory", revoke: func(string) {
+			adminRevoke(t, a, fmt.Sprintf(`{"iss":%q,"sub":"mallory"}`, e2eIssuer))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := is.claims(tc.sub, editorClaims)
+			tok := is.sign(t, claims)
+			for _, inst := range []*instance{a, b, b} {
+				wantStatus(t, inst, tok, http.StatusOK)
+			}
+			start := time.Now()
+			tc.revoke(claims["jti"].(string))
+			deadline := start.Add(time.Second)
+			for {
+				resp := authorize(t, b, tok, readAcmeDoc)
+				if resp.Status == http.StatusUnauthorized {
+					t.Logf("replica B refused the token %v after replica A was asked to revoke it", time.Since(start))
+					break
+				}
+				if resp.Status != http.StatusOK || time.Now().After(deadline) {
+					t.Fatalf("replica B still answers %d %v after the revocation", resp.Status, time.Since(start))
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			wantStatus(t, a, tok, http.StatusUnauthorized)
+		})
+	}
+}
+
+// TestRevocationStoreDown stops redis-server under a running binary: deny answers 503, allow
+// serves the token; both count the failed check.
+func TestRevocationStoreDown(t *testing.T) {
+	tests := []struct {
+		name    string
+		onError string
+		status  int
+	}{
+		{name: "deny", onError: "deny", status: http.StatusServiceUnavailable},
+		{name: "allow", onError: "allow", status: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := revocationtest.StartRedis(t)
+			inst, is := startWithIssuer(t, adminYAML(redisYAML(srv.URL, tt.onError)))
+			tok := is.sign(t, is.claims("alice", editorClaims))
+			wantStatus(t, inst, tok, http.StatusOK)
+			srv.Stop()
+			wantStatus(t, inst, tok, tt.status)
+			resp := do(t, http.MethodPost, inst.URL+"/v1/admin/revocations",
+				strings.NewReader(fmt.Sprintf(`{"iss":%q,"sub":"alice"}`, e2eIssuer)),
+				"Content-Type", "application/json", "X-API-Key", e2eAdminKey)
+			if resp.Status != http.StatusServiceUnavailable {
+				t.Errorf("a revocation with the store down: status %d; body %s", resp.Status, resp.Body)
+			}
+			metrics := string(do(t, http.MethodGet, inst.URL+"/metrics", nil).Body)
+			outcome := "check_denied"
+			if tt.onError == "allow" {
+				outcome = "check_allowed"
+			}
+			if want := `verdict_revocation_store_errors_total{outcome="` + outcome + `"} 1`; !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		})
+	}
+}
+
+func merged(ms ...map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
