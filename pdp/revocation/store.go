@@ -163,6 +163,7 @@ func (s *Store) RevokeSubject(ctx context.Context, iss, sub string, notBefore ti
 
 func (s *Store) put(ctx context.Context, r Record, now time.Time,
 	write func(context.Context, Record, time.Time) error) (Record, error) {
+	r.NotBefore, r.Expires = r.NotBefore.UTC(), r.Expires.UTC()
 	if !r.Expires.After(now) {
 		return r, nil // nothing it matches can still be accepted
 	}
