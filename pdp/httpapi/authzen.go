@@ -165,7 +165,10 @@ func (a *standardAPIs) azResult(id string, d engine.Decision) azDecision {
 	}
 	if a.cfg.AuthZEN.ResponseContext == "full" {
 		ctx["decision_id"] = id
-		ctx["reasons"] = nativeResponse(id, d).Reasons
+		ctx["reasons"] = d.Reasons
+		if d.Reasons == nil {
+			ctx["reasons"] = []string{}
+		}
 		if d.Risk != nil {
 			ctx["risk"] = d.Risk
 		}
