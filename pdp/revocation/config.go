@@ -72,31 +72,19 @@ func ConfigFrom(c config.Config) Config {
 	return out
 }
 
+// validate checks what config.Validate cannot see: the derived durations, and the two
+// enumerations, since a library caller may build a Config by hand. Empty paths and URLs fail
+// when the backend opens them.
 func (c Config) validate() error {
 	var errs []error
-	switch c.Store {
-	case StoreFile:
-		if c.Path == "" {
-			errs = append(errs, errors.New("revocation.path: must be set for the file store"))
-		}
-	case StoreRedis:
-		if c.RedisURL == "" {
-			errs = append(errs, errors.New("revocation.redis_url: must be set for the redis store"))
-		}
-	default:
+	if c.Store != StoreFile && c.Store != StoreRedis {
 		errs = append(errs, fmt.Errorf("revocation.store: %q is not file or redis", c.Store))
 	}
 	if c.OnStoreError != OnErrorDeny && c.OnStoreError != OnErrorAllow {
 		errs = append(errs, fmt.Errorf("revocation.on_store_error: %q is not deny or allow", c.OnStoreError))
 	}
-	if c.Retention <= 0 || c.Leeway < 0 {
-		errs = append(errs, errors.New("revocation: retention must be positive and leeway not negative"))
-	}
-	if c.Store == StoreFile && c.PurgeInterval <= 0 {
-		errs = append(errs, errors.New("revocation: purge interval must be positive"))
-	}
-	if c.Store == StoreRedis && c.CheckTimeout <= 0 {
-		errs = append(errs, errors.New("revocation: check timeout must be positive"))
+	if c.Retention <= 0 || c.Leeway < 0 || c.PurgeInterval <= 0 || c.CheckTimeout <= 0 {
+		errs = append(errs, errors.New("revocation: retention, purge interval and check timeout must be positive, leeway not negative"))
 	}
 	return errors.Join(errs...)
 }
