@@ -36,10 +36,12 @@ var propertyKinds = map[string]propertyKind{
 	"auth_time": kindNumber,
 }
 
-// principal builds the Principal of verified claims through the issuer's claim mapping.
-func (is *issuer) principal(c jwt.MapClaims) *Principal {
+// principal builds the Principal of claims that key kid verified, through the issuer's claim
+// mapping.
+func (is *issuer) principal(c jwt.MapClaims, kid string) *Principal {
 	p := &Principal{
 		Kind:       "jwt",
+		keyID:      kid,
 		Issuer:     is.name,
 		Claims:     map[string]any(c),
 		Properties: mapClaims(c, is.claims),

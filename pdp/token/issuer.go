@@ -150,11 +150,13 @@ func newRemoteSource(cfg config.Issuer, rt verifierEnv) (keySource, error) {
 }
 
 // verify checks the header rules, the signature with this issuer's keys and the registered
-// claims, then Verdict's own claim rules. u is the token's unverified routing view.
-func (is *issuer) verify(ctx context.Context, raw string, u *unverified) (jwt.MapClaims, error) {
+// claims, then Verdict's own claim rules, and returns the claims with the id of the key that
+// verified them. u is the token's unverified routing view.
+func (is *issuer) verify(ctx context.Context, raw string, u *unverified) (jwt.MapClaims, string, error) {
 	if err := checkHeader(u.header, is.requireTyp); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	var used string
 	keyfunc := func(t *jwt.Token) (any, error) {
 		set, err := is.keys.keys(ctx, u.kid)
 		if err != nil {
@@ -167,16 +169,17 @@ func (is *issuer) verify(ctx context.Context, raw string, u *unverified) (jwt.Ma
 		if !k.allows(t.Method.Alg()) {
 			return nil, fmt.Errorf("%w: %s with key %q", ErrKeyAlgorithm, t.Method.Alg(), k.kid)
 		}
+		used = k.kid
 		return k.pub, nil
 	}
 	claims := jwt.MapClaims{}
 	if _, err := is.parser.ParseWithClaims(raw, claims, keyfunc); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := is.checkClaims(claims); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return claims, nil
+	return claims, used, nil
 }
 
 // stringClaims must be strings whenever present; golang-jwt checks the registered time and

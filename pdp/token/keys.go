@@ -94,6 +94,28 @@ func (ks *keySet) knows(kid string) bool {
 	return ok || (ks.only != nil && !ks.only.declaredKID)
 }
 
+// missingFrom returns the ids of ks's keys that next lacks, sorted; none when ks is nil. A key
+// whose id stays but whose material changed counts as missing.
+func (ks *keySet) missingFrom(next *keySet) []string {
+	if ks == nil {
+		return nil
+	}
+	var out []string
+	for id, k := range ks.byKID {
+		if n, ok := next.byKID[id]; !ok || !publicKeyEqual(k.pub, n.pub) {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// publicKeyEqual compares two public keys of the types algorithmsFor accepts.
+func publicKeyEqual(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
+
 // ids returns the key ids, sorted, for status reports.
 func (ks *keySet) ids() []string {
 	out := make([]string, 0, len(ks.byKID))

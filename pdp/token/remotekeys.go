@@ -49,6 +49,9 @@ type remoteKeys struct {
 	// under the request that asked for them, because other requests share the result.
 	life context.Context
 
+	// onRemoved is told the ids of keys a refresh dropped; set before the first fetch.
+	onRemoved func(kids []string)
+
 	set     atomic.Pointer[keySet]
 	flights singleflight.Group
 	fetches atomic.Uint64
@@ -94,13 +97,14 @@ func (r *remoteKeys) keys(ctx context.Context, kid string) (*keySet, error) {
 	if set != nil && (kid == "" || set.knows(kid)) {
 		return set, nil
 	}
-	if err := r.refresh(ctx, false); err != nil && !errors.Is(err, errRateLimited) {
-		r.log.Debug("key refresh for an unknown kid failed", "error", err)
+	err := r.refresh(ctx, false)
+	if set = r.set.Load(); set != nil {
+		return set, nil
 	}
-	if set = r.set.Load(); set == nil {
-		return nil, fmt.Errorf("%w: no keys for issuer %s yet: %w", ErrUnavailable, r.issuer, r.lastError())
+	if err == nil || errors.Is(err, errRateLimited) {
+		err = r.lastError()
 	}
-	return set, nil
+	return nil, fmt.Errorf("%w: no keys for issuer %s yet: %w", ErrUnavailable, r.issuer, err)
 }
 
 // refresh fetches the key set, joining a fetch already in flight. Unless forced (the schedule),
@@ -133,9 +137,9 @@ func (r *remoteKeys) fetchIfDue(forced bool) error {
 	r.fetches.Add(1)
 	set, err := r.fetch(ctx, forced)
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if err != nil {
 		r.lastErr = err
+		r.mu.Unlock()
 		if r.set.Load() == nil {
 			r.log.Error("no signing keys: this issuer's tokens get 503 until a fetch succeeds", "error", err)
 		} else {
@@ -144,8 +148,12 @@ func (r *remoteKeys) fetchIfDue(forced bool) error {
 		return err
 	}
 	r.lastErr, r.lastSuccess = nil, r.now()
-	r.set.Store(set)
+	r.mu.Unlock()
+	old := r.set.Swap(set)
 	r.log.Debug("key set refreshed", "key_ids", set.ids())
+	if removed := old.missingFrom(set); len(removed) > 0 && r.onRemoved != nil {
+		r.onRemoved(removed)
+	}
 	return nil
 }
 

@@ -73,4 +73,8 @@ type Principal struct {
 	IssuedAt time.Time
 	// ExpiresAt is the exp claim; zero for an opaque token whose introspection answer has none.
 	ExpiresAt time.Time
+
+	// keyID is the id of the key that verified a JWT, so cached tokens leave the cache when a
+	// refresh drops their key.
+	keyID string
 }

@@ -140,6 +140,7 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 	}
 	for _, name := range v.order {
 		if remote, ok := v.issuers[name].keys.(*remoteKeys); ok {
+			remote.onRemoved = func(kids []string) { v.forgetKeys(name, kids) }
 			v.running.Add(1)
 			go func() {
 				defer v.running.Done()
@@ -232,14 +233,14 @@ func (v *Verifier) verify(ctx context.Context, raw string) (*Principal, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %w: %q", ErrInvalidToken, ErrUnknownIssuer, truncate(u.iss, 100))
 	}
-	claims, err := is.verify(ctx, raw, u)
+	claims, kid, err := is.verify(ctx, raw, u)
 	if err != nil {
 		if errors.Is(err, ErrUnavailable) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	return is.principal(claims), nil
+	return is.principal(claims, kid), nil
 }
 
 func (v *Verifier) checkRevoked(ctx context.Context, p *Principal) error {
