@@ -10,10 +10,15 @@ import (
 
 // Store kinds and on_store_error modes, as the configuration spells them.
 const (
-	StoreFile     = "file"
-	StoreRedis    = "redis"
-	OnErrorDeny   = "deny"
-	OnErrorAllow  = "allow"
+	StoreFile    = "file"
+	StoreRedis   = "redis"
+	OnErrorDeny  = "deny"
+	OnErrorAllow = "allow"
+)
+
+// Redis names: the pub/sub channel that announces revocations, and the key prefixes of revoked
+// jtis and subject not-befores (each followed by a hex SHA-256 of the issuer, NUL, the id).
+const (
 	RedisChannel  = "verdict:revocations"
 	RedisKeyToken = "verdict:revoked:jti:"
 	RedisKeySub   = "verdict:revoked:sub:"
