@@ -36,6 +36,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newServeCommand(),
 		newTestCommand(),
+		newBundleCommand(),
 		newEvalCommand(),
 		newTokenCommand(),
 		newCheckConfigCommand(),

@@ -77,9 +77,11 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
-	if err := activate(ctx, eng, cfg.Policy, log); err != nil {
+	policy, err := startPolicy(ctx, eng, cfg, reg, log)
+	if err != nil {
 		return err
 	}
+	defer policy.Close()
 	revocations, err := revocation.Open(ctx, revocation.ConfigFrom(cfg), revocation.Deps{Logger: log, Registry: reg})
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	defer closeLog()
 	api, err := httpapi.New(cfg, httpapi.Deps{
 		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
-		Revocations: revocations,
+		Revocations: revocations, Status: policy,
 	})
 	if err != nil {
 		return err
@@ -107,7 +109,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		return err
 	}
 	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
-	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", eng.Current().Revision())
+	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", policy.Status().Revision)
 	if devKey != nil {
 		if err := printDevBanner(out, devKey, ln.Addr().String()); err != nil {
 			return err
@@ -123,7 +125,32 @@ func closeRevocations(s *revocation.Store, log *slog.Logger) {
 	}
 }
 
-// activate loads the configured bundle, or the built-in one, and makes it the serving policy.
+// startPolicy starts the bundle manager: the first revision now (the configured source, the
+// last good one persisted under the data directory, or the built-in bundle), then polling in
+// the background until Close.
+func startPolicy(ctx context.Context, eng *engine.Engine, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*bundle.Manager, error) {
+	verifier, err := bundle.LoadVerifier(cfg.Policy.Verification)
+	if err != nil {
+		return nil, err
+	}
+	m, err := bundle.NewManager(bundle.ManagerConfig{Policy: cfg.Policy, DataDir: cfg.DataDir}, bundle.ManagerDeps{
+		Activate: func(ctx context.Context, b *opabundle.Bundle) error {
+			_, err := eng.Activate(ctx, b)
+			return err
+		},
+		Verifier: verifier, Logger: log, Registry: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// activate loads the configured bundle, or the built-in one, and makes it the serving policy
+// once, for commands that do not poll (eval).
 func activate(ctx context.Context, eng *engine.Engine, cfg config.Policy, log *slog.Logger) error {
 	var b *opabundle.Bundle
 	var err error
@@ -132,7 +159,10 @@ func activate(ctx context.Context, eng *engine.Engine, cfg config.Policy, log *s
 		source = "built-in"
 		b, err = bundle.Builtin()
 	} else {
-		b, err = bundle.Load(cfg.Bundle, cfg.MaxBundleBytes)
+		var v *bundle.Verifier
+		if v, err = bundle.LoadVerifier(cfg.Verification); err == nil {
+			b, err = bundle.Open(cfg.Bundle, bundle.ReadOptions{MaxBytes: cfg.MaxBundleBytes, Verifier: v})
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("bundle %s: %w", source, err)

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -175,4 +176,63 @@ func refPath(ref ast.Ref) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+// Write prints the inspection as text: a summary, then packages, entrypoints and files.
+func (in *Inspection) Write(w io.Writer) error {
+	var b strings.Builder
+	roots := "(all)"
+	if in.Manifest.Roots != nil {
+		roots = strings.Join(*in.Manifest.Roots, ", ")
+	}
+	fmt.Fprintf(&b, "revision:    %s\n", in.Revision)
+	fmt.Fprintf(&b, "roots:       %s\n", roots)
+	fmt.Fprintf(&b, "signature:   %s\n", in.Signature.describe())
+	defined := "not defined"
+	if in.Decision.Defined {
+		defined = "defined"
+	}
+	fmt.Fprintf(&b, "decision:    %s (%s)\n", in.Decision.Path, defined)
+	eps := "(none annotated)"
+	if len(in.Entrypoints) > 0 {
+		eps = strings.Join(in.Entrypoints, ", ")
+	}
+	fmt.Fprintf(&b, "entrypoints: %s\n", eps)
+	b.WriteString("packages:\n")
+	for _, p := range in.Packages {
+		fmt.Fprintf(&b, "  %s\n", p)
+	}
+	b.WriteString("files:\n")
+	for _, f := range in.Files {
+		fmt.Fprintf(&b, "  %8d  %s  %s\n", f.Size, f.SHA256[:12], f.Name)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (s SignatureStatus) describe() string {
+	if s.Status == SignatureUnsigned {
+		return s.Status
+	}
+	var parts []string
+	if s.KeyID != "" {
+		parts = append(parts, "key "+s.KeyID)
+	}
+	if s.Algorithm != "" {
+		parts = append(parts, s.Algorithm)
+	}
+	if s.Scope != "" {
+		parts = append(parts, "scope "+s.Scope)
+	}
+	if s.Files > 0 {
+		parts = append(parts, fmt.Sprintf("%d files", s.Files))
+	}
+	out := s.Status
+	if len(parts) > 0 {
+		out += " (" + strings.Join(parts, ", ") + ")"
+	}
+	if s.Error != "" {
+		out += ": " + s.Error
+	}
+	return out
 }

@@ -57,6 +57,23 @@ func Load(path string, maxBytes int64) (*opabundle.Bundle, error) {
 	return b, nil
 }
 
+// Open reads the bundle at path, a directory or a .tar.gz file, as Load does, and checks its
+// signature when opts has a Verifier.
+func Open(path string, opts ReadOptions) (*opabundle.Bundle, error) {
+	if opts.MaxBytes <= 0 {
+		return nil, fmt.Errorf("open bundle %s: size limit must be positive, got %d", path, opts.MaxBytes)
+	}
+	raw, err := ReadPath(path, opts.MaxBytes)
+	if err != nil {
+		return nil, fmt.Errorf("open bundle: %w", err)
+	}
+	b, err := parse(raw, path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open bundle %s: %w", path, err)
+	}
+	return b, nil
+}
+
 // ReadPath returns the bundle at path as a gzipped tar archive without parsing it: the file's
 // bytes for an archive, the directory's regular files packed in name order for a directory
 // (see Pack). It refuses anything over maxBytes with ErrTooLarge.

@@ -46,6 +46,9 @@ type Deps struct {
 	// Revocations records revocations for /v1/revoke and /v1/admin/revocations; nil leaves
 	// both endpoints out.
 	Revocations Revoker
+	// Status reports the bundle manager's state for GET /v1/status; nil leaves it out of the
+	// response.
+	Status StatusReporter
 }
 
 // Server serves Verdict's HTTP API. It is an http.Handler.
@@ -95,6 +98,7 @@ func (s *Server) routes() {
 	s.revocationRoutes()
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/v1/status", s.handleStatus).Methods(http.MethodGet, http.MethodHead)
 	r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.writeError(w, req, errNotFound) })
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
