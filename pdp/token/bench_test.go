@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // BenchmarkVerifyCached measures a cache hit: hash the token, look it up, check revocation.
@@ -56,4 +57,28 @@ func benchToken(b *testing.B, f *fixture, alg, jti string) string {
 		return f.rs256(b, nil, c)
 	}
 	return f.es256(b, nil, c)
+}
+
+// BenchmarkIntrospection measures an opaque token: a call to an in-process authorization
+// server over loopback HTTP (the positive cache off), and a cache hit.
+func BenchmarkIntrospection(b *testing.B) {
+	f := newFixture(b)
+	as := newASServer(b)
+	as.answer("bench", activeAnswer(nil))
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"call", 0}, {"cached", time.Minute}} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := f.introspectionConfig(as)
+			cfg.Introspection.CacheTTL = tc.ttl
+			v := newRemoteVerifier(b, cfg, newClock(testNow), Deps{Revocation: &fakeRevocation{}})
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(context.Background(), "bench"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

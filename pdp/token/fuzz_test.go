@@ -10,8 +10,12 @@ import (
 	"errors"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
 // FuzzBearerToken feeds arbitrary Authorization values, seeded from the BearerToken table. It
@@ -63,6 +67,10 @@ func FuzzVerify(f *testing.F) {
 	for _, tc := range verifyCases() {
 		f.Add(tc.token(f, fx))
 	}
+	// Opaque tokens: with no introspection configured they are refused, never parsed as JWTs.
+	for _, raw := range []string{"opaque-token", "a.b", "a.b.c.d.e", "2YotnFZFEjr1zCsicMWpAA"} {
+		f.Add(raw)
+	}
 	v := fx.verifier(f, Deps{})
 	f.Fuzz(func(t *testing.T, raw string) {
 		p, err := v.Verify(context.Background(), raw)
@@ -109,4 +117,67 @@ func signedByFixture(fx *fixture, raw string) bool {
 		}
 	}
 	return ed25519.Verify(fx.ed.Public().(ed25519.PublicKey), input, sig)
+}
+
+// FuzzIntrospectionAnswer feeds arbitrary introspection response bodies, seeded from the
+// introspection table, through decoding and the local checks. It must never panic, and an
+// accepted answer must say "active": true for the configured issuer and an audience of ours.
+func FuzzIntrospectionAnswer(f *testing.F) {
+	for _, tc := range introspectionCases() {
+		f.Add([]byte(tc.answer.body))
+	}
+	in := &introspector{issuer: testIssuer, audiences: []string{"verdict"}, claims: config.DefaultClaims(),
+		ttl: time.Minute, leeway: time.Minute}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		doc, err := decodeIntrospection(body)
+		if err != nil {
+			return
+		}
+		p, until, err := in.check(doc, testNow)
+		if err != nil {
+			if p != nil {
+				t.Fatal("principal returned with an error")
+			}
+			return
+		}
+		if doc["active"] != true || doc["iss"] != testIssuer || !audienceMatches(doc["aud"], in.audiences) {
+			t.Fatalf("accepted %s", body)
+		}
+		if until.After(testNow.Add(time.Minute)) || p.Kind != "opaque" {
+			t.Fatalf("cached until %s, principal %+v", until, p)
+		}
+	})
+}
+
+// FuzzParseJWKS feeds arbitrary JWK Sets, seeded from a real one, through the key policy. It
+// must never panic, and every key it keeps must be one algorithmsFor accepts, bound to at least
+// one of the issuer's algorithms.
+func FuzzParseJWKS(f *testing.F) {
+	fx := newFixture(f)
+	for _, path := range []string{fx.cfg.Issuers[0].JWKSFile, fx.cfg.Issuers[1].JWKSFile} {
+		data, err := readKeyFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`))
+	f.Add([]byte(`{"keys":[],"keys":[]}`))
+	allowed := []string{"RS256", "ES256", "EdDSA"}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parsed, err := parseJWKS(data, allowed)
+		if err != nil {
+			return
+		}
+		for _, k := range parsed.keys {
+			if _, err := algorithmsFor(k.pub); err != nil || len(k.algs) == 0 {
+				t.Fatalf("kept key %q: %v, algs %v", k.kid, err, k.algs)
+			}
+			for _, alg := range k.algs {
+				if !slices.Contains(allowed, alg) {
+					t.Fatalf("key %q bound to %s", k.kid, alg)
+				}
+			}
+		}
+	})
 }
