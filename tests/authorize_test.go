@@ -73,7 +73,7 @@ func TestDecisions(t *testing.T) {
 		{name: "cross-tenant read is denied", sub: "alice", claims: editor,
 			body: `{"action":"read","resource":` + doc("globex", "gina", "internal") + `}`, reason: "tenant"},
 		{name: "high risk is denied", sub: "alice", claims: editor,
-			body: `{"action":"read","resource":` + doc("acme", "bob", "internal") + `,"context":{"ip_reputation":"bad","new_device":true}}`,
+			body:   `{"action":"read","resource":` + doc("acme", "bob", "internal") + `,"context":{"ip_reputation":"bad","new_device":true}}`,
 			reason: "risk"},
 		{name: "medium-risk delete without MFA asks for step-up", sub: "ada", claims: merge(admin, noMFA),
 			body:   `{"action":"delete","resource":` + doc("acme", "bob", "internal") + `,"context":{"new_device":true}}`,
@@ -199,7 +199,7 @@ func TestTokenAndRequestErrors(t *testing.T) {
 			}
 		})
 	}
-	if strings.Contains(inst.stderr.String(), valid) {
+	if strings.Contains(inst.output.String(), valid) {
 		t.Error("the server log contains a token")
 	}
 }
@@ -243,7 +243,7 @@ func TestForeignBundle(t *testing.T) {
 // that is allowed.
 func TestDevModeQuickstart(t *testing.T) {
 	inst := startVerdict(t, "", "--dev")
-	out := inst.stderr.String()
+	out := inst.output.String()
 	m := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no token printed:\n%s", out)

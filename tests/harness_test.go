@@ -71,28 +71,45 @@ func freeAddr(t *testing.T) string {
 
 // instance is one running verdict process.
 type instance struct {
-	URL    string
-	Dir    string
-	stderr *bytes.Buffer
+	URL string
+	Dir string
+	// output is what the process wrote to stdout and stderr so far.
+	output *syncBuffer
 	cmd    *exec.Cmd
+	// exited is closed once the process has exited and been reaped.
+	exited chan struct{}
 }
 
-// syncBuffer is a bytes.Buffer safe for the process writer and the test reader.
+// stop interrupts the process, as an operator's restart would, and waits until it is gone.
+func (inst *instance) stop(t *testing.T) {
+	t.Helper()
+	_ = inst.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-inst.exited:
+	case <-time.After(15 * time.Second):
+		_ = inst.cmd.Process.Kill()
+		<-inst.exited
+		t.Fatal("verdict did not stop within 15s of SIGINT")
+	}
+}
+
+// syncBuffer collects a process's output; safe for the process writer and the test reader.
+// The buffer is a named field, not embedded, so io.Copy cannot reach its ReadFrom unlocked.
 type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.Buffer.String()
+	return b.buf.String()
 }
 
 // startVerdict runs `verdict serve --addr <free> args...` in dir (a temp dir when empty) and
@@ -112,8 +129,8 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	inst := &instance{URL: "http://" + addr, Dir: dir, cmd: cmd}
 	done := make(chan struct{})
+	inst := &instance{URL: "http://" + addr, Dir: dir, cmd: cmd, output: stderr, exited: done}
 	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
@@ -133,7 +150,6 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				inst.stderr = &stderr.Buffer
 				return inst
 			}
 		}

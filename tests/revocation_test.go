@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -62,23 +61,6 @@ func rfc7009Revoke(t *testing.T, inst *instance, tok string) response {
 	form := url.Values{"token": {tok}, "token_type_hint": {"access_token"}}.Encode()
 	return do(t, http.MethodPost, inst.URL+"/v1/revoke", strings.NewReader(form),
 		"Content-Type", "application/x-www-form-urlencoded", "Authorization", "Bearer "+e2eAdminKey)
-}
-
-// stopVerdict interrupts inst and waits until the process is gone, as an operator's restart
-// would. The harness owns the process's Wait, so this polls for the reaped pid.
-func stopVerdict(t *testing.T, inst *instance) {
-	t.Helper()
-	pid := inst.cmd.Process.Pid
-	if err := syscall.Kill(pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("verdict did not stop within 15s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestRevocationRefusesCachedToken revokes a token that the server has verified and cached, each
@@ -168,7 +150,7 @@ func TestRevocationSurvivesRestart(t *testing.T) {
 	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":"mallory"}`, e2eIssuer))
 	mallory := is.sign(t, is.claims("mallory", merged(editorClaims, map[string]any{"iat": time.Now().Add(-time.Second).Unix()})))
 	wantStatus(t, inst, tok, http.StatusUnauthorized)
-	stopVerdict(t, inst)
+	inst.stop(t)
 
 	db := filepath.Join(inst.Dir, "data", "revocations.db")
 	for path, mode := range map[string]os.FileMode{db: 0o600, filepath.Dir(db): 0o700 | os.ModeDir} {
