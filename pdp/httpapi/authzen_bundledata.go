@@ -53,11 +53,16 @@ func (c *bundleDataCache) load(ctx context.Context, snap *engine.Snapshot) *bund
 	d := &bundleData{snap: snap}
 	d.routes, d.routeErr = readRoutes(ctx, snap)
 	d.dir, d.dirErr = readDirectory(ctx, snap)
-	if d.routeErr == nil && d.dirErr == nil {
-		// A failed read (a timeout, say) is retried by the next request rather than kept.
+	if settled(d.routeErr) && settled(d.dirErr) {
 		c.cur.Store(d)
 	}
 	return d
+}
+
+// settled reports whether a read's outcome holds for the snapshot's lifetime: success, or data
+// of the wrong shape. A failed evaluation (a timeout, say) is retried by the next request.
+func settled(err error) bool {
+	return err == nil || errors.Is(err, errBundleData)
 }
 
 // current returns the bundle data of the active snapshot.

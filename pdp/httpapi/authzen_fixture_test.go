@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +53,25 @@ var testTokens = fakeVerifier{
 // newTestServer serves the standard bundle with the fake verifier; edit adjusts the config.
 func newTestServer(t *testing.T, edit func(*config.Config)) *Server {
 	t.Helper()
+	return newTestServerWith(t, edit, nil)
+}
+
+// newTestServerWith is newTestServer on a copy of the standard bundle with some files
+// replaced (path relative to the bundle: content).
+func newTestServerWith(t *testing.T, edit func(*config.Config), replace map[string]string) *Server {
+	t.Helper()
+	dir := standardBundle
+	if replace != nil {
+		dir = t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS(standardBundle)); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range replace {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	cfg := config.Default()
 	if edit != nil {
 		edit(&cfg)
@@ -60,7 +81,7 @@ func newTestServer(t *testing.T, edit func(*config.Config)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bundle.Load(standardBundle, cfg.Policy.MaxBundleBytes)
+	b, err := bundle.Load(dir, cfg.Policy.MaxBundleBytes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -162,3 +162,18 @@ func TestStepUpFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestMalformedRouteTable fails closed when data.verdict.routes has the wrong shape, without
+// breaking AuthZEN, and keeps the verdict for the snapshot's lifetime.
+func TestMalformedRouteTable(t *testing.T) {
+	s := newTestServerWith(t, nil, map[string]string{"data.json": `{"verdict": {"routes": [
+		{"methods": ["GET"], "path": "no-slash", "action": "read", "resource_type": "record"}]}}`})
+	rec := send(t, s, http.MethodGet, forwardAuthPath, "", "Authorization", "Bearer alice-token",
+		"X-Original-Method", "GET", "X-Original-URI", "/records/record-1")
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("forward auth with a malformed route table: status %d", rec.Code)
+	}
+	if rec := send(t, s, http.MethodPost, pathEvaluation, tuple(alice, read, record1)); rec.Code != 200 {
+		t.Errorf("AuthZEN with a malformed route table: status %d", rec.Code)
+	}
+}
