@@ -39,6 +39,9 @@ const DefaultKeyID = "default"
 // signaturesFile is the name of the signatures file at a bundle's root.
 const signaturesFile = ".signatures.json"
 
+// defaultSignaturePlugin is the plugin name of OPA's own signing scheme.
+const defaultSignaturePlugin = "_default"
+
 // Verifier checks bundle signatures as OPA does: .signatures.json holds one JWT whose claims
 // list the SHA-256 of every file, signed by a key the verifier knows by id. It is immutable
 // and safe for concurrent use.
@@ -175,7 +178,7 @@ type signedToken struct {
 
 // decodeSignature finds and decodes the signatures file among entries: nil when there is none,
 // ErrBadSignature when it is malformed, appears twice, holds other than one JWT, or names a
-// signature plugin (Verdict has only OPA's default scheme).
+// signature plugin other than OPA's default scheme.
 func decodeSignature(entries []archiveEntry) (*signedToken, error) {
 	var raw []byte
 	found := 0
@@ -194,7 +197,9 @@ func decodeSignature(entries []archiveEntry) (*signedToken, error) {
 	if err := json.Unmarshal(raw, &tok.config); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadSignature, signaturesFile, err)
 	}
-	if tok.config.Plugin != "" {
+	// OPA's build writes the name of its default signer, "_default"; any other plugin is a
+	// signing scheme Verdict does not know.
+	if tok.config.Plugin != "" && tok.config.Plugin != defaultSignaturePlugin {
 		return nil, fmt.Errorf("%w: signature plugin %q is not supported", ErrBadSignature, tok.config.Plugin)
 	}
 	if len(tok.config.Signatures) != 1 {
