@@ -114,7 +114,9 @@ func verifierFor(t *testing.T, def, scope string, keys map[string]string) *Verif
 }
 
 func TestVerify(t *testing.T) {
-	rsaDefault := func(t *testing.T) *Verifier { return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "rsa"}) }
+	rsaDefault := func(t *testing.T) *Verifier {
+		return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "rsa"})
+	}
 	tests := []struct {
 		name     string
 		archive  func(t *testing.T) []byte
@@ -124,14 +126,18 @@ func TestVerify(t *testing.T) {
 		{name: "RS256", archive: func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{}) }},
 		{name: "PS256", archive: func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{Algorithm: "PS256"}) }},
 		{
-			name:     "ES256",
-			archive:  func(t *testing.T) []byte { return signed(t, "ec256", SignOptions{}) },
-			verifier: func(t *testing.T) *Verifier { return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "ec256"}) },
+			name:    "ES256",
+			archive: func(t *testing.T) []byte { return signed(t, "ec256", SignOptions{}) },
+			verifier: func(t *testing.T) *Verifier {
+				return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "ec256"})
+			},
 		},
 		{
-			name:     "EdDSA",
-			archive:  func(t *testing.T) []byte { return signed(t, "ed25519", SignOptions{}) },
-			verifier: func(t *testing.T) *Verifier { return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "ed25519"}) },
+			name:    "EdDSA",
+			archive: func(t *testing.T) []byte { return signed(t, "ed25519", SignOptions{}) },
+			verifier: func(t *testing.T) *Verifier {
+				return verifierFor(t, DefaultKeyID, "", map[string]string{DefaultKeyID: "ed25519"})
+			},
 		},
 		{
 			name:    "key id names one of several keys",
@@ -218,15 +224,19 @@ func TestVerify(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:     "scope required and present",
-			archive:  func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{Scope: "prod"}) },
-			verifier: func(t *testing.T) *Verifier { return verifierFor(t, DefaultKeyID, "prod", map[string]string{DefaultKeyID: "rsa"}) },
+			name:    "scope required and present",
+			archive: func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{Scope: "prod"}) },
+			verifier: func(t *testing.T) *Verifier {
+				return verifierFor(t, DefaultKeyID, "prod", map[string]string{DefaultKeyID: "rsa"})
+			},
 		},
 		{
-			name:     "scope required and missing",
-			archive:  func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{}) },
-			verifier: func(t *testing.T) *Verifier { return verifierFor(t, DefaultKeyID, "prod", map[string]string{DefaultKeyID: "rsa"}) },
-			wantErr:  ErrBadSignature,
+			name:    "scope required and missing",
+			archive: func(t *testing.T) []byte { return signed(t, "rsa", SignOptions{}) },
+			verifier: func(t *testing.T) *Verifier {
+				return verifierFor(t, DefaultKeyID, "prod", map[string]string{DefaultKeyID: "rsa"})
+			},
+			wantErr: ErrBadSignature,
 		},
 		{
 			name:    "scope present and none required",
@@ -256,8 +266,10 @@ func TestVerify(t *testing.T) {
 			wantErr: ErrBadSignature,
 		},
 		{
-			name:    "malformed signatures file",
-			archive: func(t *testing.T) []byte { return edit(t, tarGz(t, basicEntries(t)), setEntry(signaturesFile, `{"signatures": [`)) },
+			name: "malformed signatures file",
+			archive: func(t *testing.T) []byte {
+				return edit(t, tarGz(t, basicEntries(t)), setEntry(signaturesFile, `{"signatures": [`))
+			},
 			wantErr: ErrBadSignature,
 		},
 		{
