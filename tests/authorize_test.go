@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,9 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 const e2eIssuer = "https://idp.e2e.test"
@@ -115,37 +110,13 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
+// TestTokenAndRequestErrors covers request problems around a valid token. The token rejections
+// themselves (issue 4's list) live in tokens_test.go, TestTokenRejections.
 func TestTokenAndRequestErrors(t *testing.T) {
 	inst, is := startWithIssuer(t, "server: {max_body_bytes: 2048}")
 	readBody := `{"action":"read","resource":` + doc("acme", "bob", "internal") + `}`
 	editor := map[string]any{"roles": []string{"editor"}, "tenant": "acme"}
 	valid := is.sign(t, is.claims("alice", editor))
-
-	pubDER, err := x509.MarshalPKIXPublicKey(&is.RSA.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	hsConfused := func() string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, is.claims("alice", editor))
-		tok.Header["kid"] = "rsa-1"
-		tok.Header["typ"] = "at+jwt"
-		s, err := tok.SignedString(pubPEM)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}()
-	algNone := func() string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodNone, is.claims("alice", editor))
-		tok.Header["typ"] = "at+jwt"
-		s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}()
-	tamperedSig := valid[:len(valid)-4] + flip(valid[len(valid)-4:])
 
 	tests := []struct {
 		name      string
@@ -156,17 +127,6 @@ func TestTokenAndRequestErrors(t *testing.T) {
 	}{
 		{name: "valid control token", headers: bearer(valid), body: readBody, status: 200},
 		{name: "no token", body: readBody, status: 401, challenge: `Bearer realm="verdict"`},
-		{name: "tampered signature", headers: bearer(tamperedSig), body: readBody, status: 401, challenge: `error="invalid_token"`},
-		{name: "expired", headers: bearer(is.sign(t, is.claims("alice", map[string]any{
-			"iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()}))),
-			body: readBody, status: 401, challenge: `error="invalid_token"`},
-		{name: "wrong audience", headers: bearer(is.sign(t, is.claims("alice", map[string]any{"aud": "billing"}))),
-			body: readBody, status: 401, challenge: `error="invalid_token"`},
-		{name: "wrong issuer", headers: bearer(is.sign(t, is.claims("alice", map[string]any{"iss": "https://evil.test"}))),
-			body: readBody, status: 401, challenge: `error="invalid_token"`},
-		{name: "alg none", headers: bearer(algNone), body: readBody, status: 401, challenge: `error="invalid_token"`},
-		{name: "HS256 signed with the RSA public key", headers: bearer(hsConfused), body: readBody, status: 401,
-			challenge: `error="invalid_token"`},
 		{name: "body over the limit", headers: bearer(valid),
 			body: `{"action":"read","context":{"pad":"` + strings.Repeat("x", 4096) + `"}}`, status: 413},
 		{name: "malformed JSON", headers: bearer(valid), body: `{"action":`, status: 400},
@@ -192,10 +152,8 @@ func TestTokenAndRequestErrors(t *testing.T) {
 					t.Errorf("error body %s has no error object", resp.Body)
 				}
 			}
-			for _, tok := range []string{valid, tamperedSig, algNone, hsConfused} {
-				if strings.Contains(string(resp.Body), tok) {
-					t.Fatal("the response echoes the token")
-				}
+			if strings.Contains(string(resp.Body), valid) {
+				t.Fatal("the response echoes the token")
 			}
 		})
 	}
