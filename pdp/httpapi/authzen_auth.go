@@ -72,7 +72,7 @@ func (a *pepAuth) checkAPIKey(r *http.Request) error {
 		match |= subtle.ConstantTimeCompare(sum[:], k)
 	}
 	if match != 1 {
-		return fmt.Errorf("%w: unknown PEP API key", token.ErrInvalidToken)
+		return fmt.Errorf("%w: unknown API key", token.ErrInvalidToken)
 	}
 	return nil
 }
