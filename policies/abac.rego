@@ -4,6 +4,10 @@
 #
 # Tunables live in data.verdict.config.classification and
 # data.verdict.config.ownership.
+#
+# Performance: allow checks the rules directly and holds exactly when
+# deny_reasons is empty, so an allowed request never builds a reason string;
+# deny_reasons is evaluated only to explain a deny.
 package verdict.abac
 
 import data.verdict.rbac
@@ -64,9 +68,28 @@ owner_bypass if {
 	r in ownership_config.bypass_roles
 }
 
+# ownership_objection is the reason an ownership action is refused; undefined
+# when the action needs no ownership or the subject owns or may bypass.
+ownership_objection := msg if {
+	rbac.action in ownership_config.actions
+	not is_owner
+	not owner_bypass
+	msg := sprintf("abac: %s does not own %s; %s needs ownership or role %s", [
+		rbac.subject_id, resource_label, rbac.action,
+		concat(" or ", sort(ownership_config.bypass_roles)),
+	])
+}
+
 default allow := false
 
-allow if count(deny_reasons) == 0
+# allow holds exactly when no deny_reasons rule fires: both tenants set and
+# equal, no ownership objection, and a known clearance at or above a known
+# classification (rank is defined only for known levels).
+allow if {
+	subject_tenant == resource_tenant
+	not ownership_objection
+	rank[clearance] >= rank[resource_classification]
+}
 
 deny_reasons contains "abac: subject has no tenant" if not subject_tenant
 
@@ -77,23 +100,16 @@ deny_reasons contains msg if {
 	msg := sprintf("abac: subject tenant %s does not match tenant %s of %s", [subject_tenant, resource_tenant, resource_label])
 }
 
-deny_reasons contains msg if {
-	rbac.action in ownership_config.actions
-	not is_owner
-	not owner_bypass
-	msg := sprintf("abac: %s does not own %s; %s needs ownership or role %s", [
-		rbac.subject_id, resource_label, rbac.action,
-		concat(" or ", sort(ownership_config.bypass_roles)),
-	])
-}
+deny_reasons contains ownership_objection
 
+# A level is known when rank has it; ranks are numbers, never false.
 deny_reasons contains msg if {
-	not resource_classification in object.keys(rank)
+	not rank[resource_classification]
 	msg := sprintf("abac: %s has unknown classification %v", [resource_label, resource_classification])
 }
 
 deny_reasons contains msg if {
-	not clearance in object.keys(rank)
+	not rank[clearance]
 	msg := sprintf("abac: %s has unknown clearance %v", [rbac.subject_id, clearance])
 }
 

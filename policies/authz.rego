@@ -35,8 +35,17 @@ default allow := false
 allow if {
 	rbac.allow
 	abac.allow
-	count(risk_deny_reasons) == 0
+	not risk_blocks
 }
+
+# risk_blocks holds when a risk_deny_reasons rule fires for a request RBAC
+# allows; it builds no reason string.
+risk_blocks if {
+	risk.level == "high"
+	not high_risk_exempt
+}
+
+risk_blocks if step_up_required
 
 high_risk_exempt if {
 	rbac.action in config.high_risk_exempt.actions
@@ -93,14 +102,12 @@ step_up_obligation := {
 	"max_age": config.step_up.max_age,
 }
 
-# obligation_set asks for step-up only when it alone blocks the request: a
+# obligations ask for step-up only when it alone blocks the request: a
 # subject who steps up and is still denied by RBAC or ABAC would be sent round
 # the identity provider for nothing (and forward-auth answers 401 for step-up
 # but 403 for a plain deny).
-obligation_set contains step_up_obligation if {
+obligations := [step_up_obligation] if {
 	step_up_required
 	rbac.allow
 	abac.allow
-}
-
-obligations := sort(obligation_set)
+} else := []

@@ -8,6 +8,11 @@
 #
 # This package also normalises the request parts the other packages share:
 # action, resource_type, subject_id, roles and effective_roles.
+#
+# Performance: a decision evaluates allow and allow_reasons (or deny_reasons).
+# Both read granting_roles, which is computed once per query and only follows
+# the inheritance of the roles the subject holds; the permission sets of
+# effective_roles are built only where a test or a rule asks for them.
 package verdict.rbac
 
 roles_config := data.verdict.config.roles
@@ -50,12 +55,12 @@ default scopes := set()
 scopes := to_set(input.subject.properties.scopes)
 
 # to_set turns an array of strings, or a space-separated string, into a set.
-to_set(x) := {s | some s in split(x, " "); s != ""} if is_string(x)
-
-to_set(x) := {s | some s in x; is_string(s)} if not is_string(x)
+to_set(x) := {s | some s in split(x, " "); s != ""} if {
+	is_string(x)
+} else := {s | some s in x; is_string(s)}
 
 # role_graph maps each role to the roles it inherits from.
-role_graph[name] := object.get(def, "inherits", []) if some name, def in roles_config
+role_graph := {name: object.get(def, "inherits", []) | some name, def in roles_config}
 
 # effective_roles are the held roles plus every role they inherit, transitively.
 effective_roles := graph.reachable(role_graph, roles)
@@ -66,21 +71,17 @@ permissions contains p if {
 	some p in roles_config[r].permissions
 }
 
-# role_permissions returns the actions one role grants, inherited ones included.
-role_permissions(role) := {p |
+# grants holds when role, or a role it inherits, grants the requested action.
+# Memberships are tested where they are, without building permission sets.
+grants(role) if {
 	some r in graph.reachable(role_graph, {role})
-	some p in roles_config[r].permissions
+	action in roles_config[r].permissions
 }
 
 # granting_roles are the held roles that grant the requested action.
-granting_roles contains role if {
-	some role in roles
-	action in role_permissions(role)
-}
+granting_roles := {role | some role in roles; grants(role)}
 
-default scoped := false
-
-scoped if count(scopes) > 0
+scoped := count(scopes) > 0
 
 scope_prefix := object.get(scopes_config.type_prefixes, resource_type, resource_type)
 
@@ -89,6 +90,7 @@ required_scope := sprintf(scopes_config.format, [scope_prefix, action])
 
 wildcard_scope := sprintf(scopes_config.format, [scope_prefix, scopes_config.wildcard])
 
+# scope_ok builds the scope strings only for a subject whose scopes narrow its roles.
 scope_ok if not scoped
 
 scope_ok if required_scope in scopes
@@ -98,7 +100,7 @@ scope_ok if wildcard_scope in scopes
 default allow := false
 
 allow if {
-	is_string(resource_type)
+	resource_type
 	count(granting_roles) > 0
 	scope_ok
 }

@@ -80,10 +80,14 @@ fresh_mfa if {
 	auth_age <= step_up_config.max_age
 }
 
-total := sum([w | some s in detected; w := risk_config.weights[s]])
+total := sum([risk_config.weights[s] | some s in detected])
 
 # score is the sum of the present signals' weights, within 0..100.
-score := min([max([total, 0]), max_score])
+score := max_score if {
+	total > max_score
+} else := 0 if {
+	total < 0
+} else := total
 
 level := "high" if {
 	score >= risk_config.thresholds.high
