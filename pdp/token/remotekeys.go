@@ -140,9 +140,11 @@ func (r *remoteKeys) fetchIfDue(forced bool) error {
 	if err != nil {
 		r.lastErr = err
 		r.mu.Unlock()
-		if r.set.Load() == nil {
+		switch {
+		case r.life.Err() != nil: // closing: not worth a log line
+		case r.set.Load() == nil:
 			r.log.Error("no signing keys: this issuer's tokens get 503 until a fetch succeeds", "error", err)
-		} else {
+		default:
 			r.log.Warn("key set refresh failed; keeping the last good keys", "error", err)
 		}
 		return err
