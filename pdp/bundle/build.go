@@ -92,6 +92,9 @@ func mergeDirs(dirs []string, maxBytes int64) (*opabundle.Bundle, error) {
 			}
 			seen[mf.Path] = dir
 		}
+		// Merging needs disjoint roots; a directory without manifest roots claims all of data.
+		roots := manifestRoots(b)
+		b.Manifest.Roots = &roots
 		bundles = append(bundles, b)
 	}
 	if len(bundles) == 1 {

@@ -72,11 +72,10 @@ func (m *Manager) apply(ctx context.Context, f *fetched, origin string, start ti
 	b, err := Parse(f.raw, ReadOptions{MaxBytes: m.cfg.MaxBundleBytes, Verifier: m.deps.Verifier})
 	if err != nil {
 		if errors.Is(err, ErrCorruptArchive) && origin == OriginSource {
-			// A truncated or damaged download may be the network's doing: fetch it again.
+			// A truncated or damaged download may be the network's doing: fetch it again next
+			// time. The same bytes again are the server's real content and are not counted
+			// twice (lastDigest); different bytes are judged afresh.
 			m.src.retry()
-			m.mu.Lock()
-			m.lastDigest = ""
-			m.mu.Unlock()
 		}
 		return m.refused(start, "", reasonOf(err), err)
 	}
