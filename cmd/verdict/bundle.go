@@ -175,8 +175,8 @@ func newBundleInspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if in.Signature.Status == bundle.SignatureInvalid && opts.Verifier != nil {
-				return fmt.Errorf("signature does not verify: %s", in.Signature.Error)
+			if opts.Verifier != nil && in.Signature.Status != bundle.SignatureVerified {
+				return fmt.Errorf("signature does not verify: %s", in.Signature.String())
 			}
 			return nil
 		},

@@ -187,7 +187,7 @@ func (in *Inspection) Write(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "revision:    %s\n", in.Revision)
 	fmt.Fprintf(&b, "roots:       %s\n", roots)
-	fmt.Fprintf(&b, "signature:   %s\n", in.Signature.describe())
+	fmt.Fprintf(&b, "signature:   %s\n", in.Signature.String())
 	defined := "not defined"
 	if in.Decision.Defined {
 		defined = "defined"
@@ -210,7 +210,9 @@ func (in *Inspection) Write(w io.Writer) error {
 	return err
 }
 
-func (s SignatureStatus) describe() string {
+// String describes the signature in one line: its status, key, algorithm, scope, files and
+// error.
+func (s SignatureStatus) String() string {
 	if s.Status == SignatureUnsigned {
 		return s.Status
 	}
