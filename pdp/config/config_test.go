@@ -192,3 +192,43 @@ tokens:
 		t.Errorf("introspection defaults: %+v", in)
 	}
 }
+
+func TestValidatePolicy(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // "" means valid
+	}{
+		{name: "https bundle with long polling", yaml: "policy: {bundle: https://bundles.example/v.tar.gz, long_poll_timeout: 30s, download_timeout: 10s}"},
+		{name: "file bundle", yaml: "policy: {bundle: ./bundles/verdict.tar.gz, poll_interval: 5s}"},
+		{name: "verification with keys by id", yaml: "policy: {verification: {keys: {ci: ./ci.pem}, scope: prod}}"},
+		{name: "unsupported scheme", yaml: "policy: {bundle: 's3://bucket/b.tar.gz'}", want: "policy.bundle"},
+		{name: "negative poll interval", yaml: "policy: {poll_interval: -1s}", want: "policy.poll_interval"},
+		{name: "sub-second long poll", yaml: "policy: {long_poll_timeout: 500ms}", want: "policy.long_poll_timeout"},
+		{name: "negative size limit", yaml: "policy: {max_bundle_bytes: -1}", want: "policy.max_bundle_bytes"},
+		{name: "verification without keys", yaml: "policy: {verification: {scope: prod}}", want: "needs public_key or keys"},
+		{name: "key id without public key", yaml: "policy: {verification: {key_id: k, keys: {a: a.pem}}}", want: "policy.verification.key_id"},
+		{name: "empty key file", yaml: "policy: {verification: {keys: {a: ''}}}", want: "policy.verification.keys"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(strings.NewReader(tt.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if c.Policy.DownloadTimeout <= 0 {
+					t.Errorf("download_timeout default not applied: %v", c.Policy.DownloadTimeout)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate error = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
