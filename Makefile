@@ -40,7 +40,7 @@ fuzz:
 	done
 
 bundle: build
-	$(GO) tool opa build -b policies -o bundles/verdict.tar.gz
+	./$(BIN) bundle build policies -o bundles/verdict.tar.gz
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
