@@ -70,6 +70,10 @@ func (s *httpSource) fetch(ctx context.Context) (*fetched, error) {
 	defer cancel()
 	resp, err := s.do(ctx, wait)
 	if err != nil {
+		// A *url.Error repeats the method and the full URL, credentials and query included.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%w: GET %s: %w", ErrSource, s.display, err)
 	}
 	defer resp.Body.Close()
