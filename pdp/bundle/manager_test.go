@@ -51,7 +51,9 @@ func TestManagerHTTP(t *testing.T) {
 	if len(after) == 0 || after[0].code != http.StatusOK {
 		t.Errorf("the first request after the change was not the download: %+v", after)
 	}
-	if budget := pollInterval + time.Duration(h.m.Status().LastAttempt.DurationMS*float64(time.Millisecond)) + 250*time.Millisecond; took > budget {
+	// The order of requests above is the real check; the time bound only catches a stall
+	// (with room for a loaded CI machine).
+	if budget := pollInterval + time.Duration(h.m.Status().LastAttempt.DurationMS*float64(time.Millisecond)) + time.Second; took > budget {
 		t.Errorf("r2 took %s to serve, over one poll interval plus activation (%s)", took, budget)
 	}
 	t.Logf("new revision served %s after it appeared (poll interval %s, activation %.1fms)",
