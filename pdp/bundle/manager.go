@@ -218,6 +218,9 @@ func (m *Manager) serving() bool {
 }
 
 func (m *Manager) startBuiltin(ctx context.Context) error {
+	if m.deps.Verifier != nil {
+		m.log.Warn("policy.verification is set but policy.bundle is not: the built-in bundle serves, unsigned")
+	}
 	start := m.now()
 	b, err := Builtin()
 	if err == nil {
