@@ -30,6 +30,11 @@ type source interface {
 	String() string
 }
 
+var (
+	_ source = (*fileSource)(nil)
+	_ source = (*httpSource)(nil)
+)
+
 // fetched is one archive a source returned.
 type fetched struct {
 	raw  []byte

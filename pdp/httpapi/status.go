@@ -14,6 +14,8 @@ type StatusReporter interface {
 	Status() bundle.Status
 }
 
+var _ StatusReporter = (*bundle.Manager)(nil)
+
 // tokenStats is what a Verifier that reports its key sets and cache counters offers
 // (*token.Verifier does).
 type tokenStats interface {
