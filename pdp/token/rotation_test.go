@@ -119,7 +119,7 @@ func TestRemoteKeysOutageKeepsLastGood(t *testing.T) {
 		{name: "duplicate member", want: "duplicate", break_: func(_ *testing.T, s *jwksServer) {
 			s.answer(http.StatusOK, []byte(`{"keys":[],"keys":[]}`))
 		}},
-		{name: "timeout", want: "deadline", break_: func(_ *testing.T, s *jwksServer) { s.setDelay(2 * time.Second) }},
+		{name: "timeout", want: "deadline", break_: func(_ *testing.T, s *jwksServer) { s.setDelay(3 * time.Second) }},
 		{name: "server gone", want: "connect", break_: func(_ *testing.T, s *jwksServer) { s.Close() }},
 	}
 	for _, tc := range tests {
@@ -128,7 +128,9 @@ func TestRemoteKeysOutageKeepsLastGood(t *testing.T) {
 			srv := newJWKSServer(t, good)
 			cfg := f.remoteConfig(srv.URL)
 			cfg.Issuers[0].MaxJWKSBytes = 4096
-			cfg.Issuers[0].FetchTimeout = 200 * time.Millisecond
+			// Long enough that the first fetch succeeds on a loaded machine under -race,
+			// short enough that the "timeout" row stays quick.
+			cfg.Issuers[0].FetchTimeout = time.Second
 			v := newRemoteVerifier(t, cfg, clk, Deps{})
 			waitFirstFetch(t, v)
 			tc.break_(t, srv)
