@@ -84,7 +84,7 @@ func TestHTTPSourceFetch(t *testing.T) {
 				maxBytes = testLimit
 			}
 			var counted int
-			s := newHTTPSource(srv.URL, srv.Client(), "", maxBytes, 200*time.Millisecond, 0, func(n int) { counted += n })
+			s := newHTTPSource(srv.URL, srv.Client(), "", maxBytes, time.Second, 0, func(n int) { counted += n })
 			s.resume(`"old"`)
 			f, err := s.fetch(context.Background())
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
