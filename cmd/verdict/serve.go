@@ -50,6 +50,9 @@ func newServeCommand() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
+			for _, w := range cfg.Warnings() {
+				log.Warn("INSECURE: " + w)
+			}
 			return serve(cmd.Context(), cfg, devKey, log, cmd.ErrOrStderr())
 		},
 	}

@@ -232,3 +232,28 @@ func TestValidatePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	c, err := Load(strings.NewReader(`
+tokens:
+  issuers:
+    - {issuer: https://a, audiences: [v], jwks_file: a.json, require_typ: ""}
+revocation: {on_store_error: allow}
+authzen: {pep_auth: api_key, api_keys_sha256: [`+strings.Repeat("a", 64)+`]}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{"on_store_error is allow", "https://a: require_typ is empty"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("warnings lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "pep_auth") {
+		t.Errorf("pep_auth api_key warned about:\n%s", got)
+	}
+	if d := Default(); len(d.Warnings()) != 2 {
+		t.Errorf("defaults warn %d times, want 2 (pep_auth none, no issuer): %v", len(d.Warnings()), d.Warnings())
+	}
+}

@@ -223,3 +223,23 @@ func validateDigests(key string, digests []string) []error {
 	}
 	return errs
 }
+
+// Warnings lists settings that are valid but weaken security, for serve to log loudly at start.
+func (c *Config) Warnings() []string {
+	var w []string
+	if c.Revocation.OnStoreError == "allow" {
+		w = append(w, "revocation.on_store_error is allow: while the store is unreachable, revoked tokens are accepted")
+	}
+	if c.AuthZEN.PEPAuth == "none" {
+		w = append(w, "authzen.pep_auth is none: any caller that reaches the AuthZEN and Data APIs may ask about any subject")
+	}
+	for _, is := range c.Tokens.Issuers {
+		if is.RequireTyp != nil && *is.RequireTyp == "" {
+			w = append(w, fmt.Sprintf("tokens.issuers %s: require_typ is empty, so ID tokens and other JWTs of this issuer are accepted as access tokens if their audience matches", is.Issuer))
+		}
+	}
+	if len(c.Tokens.Issuers) == 0 && c.Tokens.Introspection == nil {
+		w = append(w, "no token issuer or introspection is configured: every request that needs a token is refused")
+	}
+	return w
+}
