@@ -190,7 +190,12 @@ func TestMetricsCountDecisions(t *testing.T) {
 	f.post(f.token(t, nil), readInternal)
 	rec := httptest.NewRecorder()
 	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
-	for _, want := range []string{`verdict_decisions_total{result="allow"} 1`, `verdict_http_requests_total{code="200",route="/v1/authorize"} 1`} {
+	for _, want := range []string{
+		`verdict_decisions_total{result="allow"} 1`,
+		`verdict_http_requests_total{code="200",route="/v1/authorize"} 1`,
+		"verdict_token_cache_misses_total 1",
+		"verdict_decision_log_dropped_total 0",
+	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %q", want)
 		}

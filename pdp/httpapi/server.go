@@ -70,6 +70,9 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := registerGauges(deps.Registry, deps); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, metrics: m}
 	if s.now == nil {
 		s.now = time.Now
@@ -165,4 +168,34 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerGauges exposes counters that other components keep (decision-log drops, token cache
+// hits and misses), read at scrape time so the hot path pays nothing for them.
+func registerGauges(reg prometheus.Registerer, deps Deps) error {
+	collectors := []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "verdict_decision_log_dropped_total",
+			Help: "Decision log records dropped because the write queue was full.",
+		}, func() float64 { return float64(deps.Audit.Dropped()) }),
+	}
+	if ts, ok := deps.Tokens.(tokenStats); ok {
+		cache := func(pick func(token.CacheStats) uint64) func() float64 {
+			return func() float64 { return float64(pick(ts.Stats().Cache)) }
+		}
+		collectors = append(collectors,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "verdict_token_cache_hits_total", Help: "Verified-token cache hits.",
+			}, cache(func(c token.CacheStats) uint64 { return c.Hits })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "verdict_token_cache_misses_total", Help: "Verified-token cache misses (each one a full verification).",
+			}, cache(func(c token.CacheStats) uint64 { return c.Misses })),
+		)
+	}
+	for _, c := range collectors {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
