@@ -48,56 +48,33 @@ func pemPair(k crypto.Signer) testKey {
 	}
 }
 
-func TestParseKeys(t *testing.T) {
+// TestBadKeys checks that a key pemkey refuses reaches callers as ErrBadKey: through Sign for
+// private keys, NewVerifier for public ones. Which encodings parse, and why a key is refused,
+// is pemkey's test.
+func TestBadKeys(t *testing.T) {
 	keys := testKeys()
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaKey)})
-	pkcs1Pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)})
 	tests := []struct {
 		name    string
 		pem     []byte
 		private bool
-		wantAlg string
-		wantErr bool
 	}{
-		{name: "rsa pkcs8", pem: keys["rsa"].priv, private: true, wantAlg: "RS256"},
-		{name: "rsa pkcs1", pem: pkcs1, private: true, wantAlg: "RS256"},
-		{name: "ec p-256", pem: keys["ec256"].priv, private: true, wantAlg: "ES256"},
-		{name: "ec p-384", pem: keys["ec384"].priv, private: true, wantAlg: "ES384"},
-		{name: "ed25519", pem: keys["ed25519"].priv, private: true, wantAlg: "EdDSA"},
-		{name: "rsa public", pem: keys["rsa"].pub, wantAlg: "RS256"},
-		{name: "rsa pkcs1 public", pem: pkcs1Pub, wantAlg: "RS256"},
-		{name: "ed25519 public", pem: keys["ed25519"].pub, wantAlg: "EdDSA"},
-		{name: "rsa under 2048 bits", pem: keys["rsa1024"].priv, private: true, wantErr: true},
-		{name: "rsa public under 2048 bits", pem: keys["rsa1024"].pub, wantErr: true},
-		{name: "public key as private", pem: keys["rsa"].pub, private: true, wantErr: true},
-		{name: "private key as public", pem: keys["rsa"].priv, wantErr: true},
-		{name: "not pem", pem: []byte("not a key"), private: true, wantErr: true},
-		{name: "garbage in a pem block", pem: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("x")}), wantErr: true},
+		{name: "rsa under 2048 bits", pem: keys["rsa1024"].priv, private: true},
+		{name: "rsa public under 2048 bits", pem: keys["rsa1024"].pub},
+		{name: "public key as private", pem: keys["rsa"].pub, private: true},
+		{name: "private key as public", pem: keys["rsa"].priv},
+		{name: "not pem", pem: []byte("not a key"), private: true},
+		{name: "garbage in a pem block", pem: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("x")})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var pub crypto.PublicKey
 			var err error
 			if tt.private {
-				var s crypto.Signer
-				if s, err = parsePrivateKey(tt.pem); err == nil {
-					pub = s.Public()
-				}
+				_, err = Sign(tarGz(t, basicEntries(t)), testLimit, SignOptions{Key: tt.pem})
 			} else {
-				pub, err = parsePublicKey(tt.pem)
+				_, err = NewVerifier(map[string][]byte{DefaultKeyID: tt.pem}, DefaultKeyID, "")
 			}
-			if tt.wantErr {
-				if !errors.Is(err, ErrBadKey) {
-					t.Fatalf("error = %v, want ErrBadKey", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if alg, err := algorithmFor(pub, ""); err != nil || alg != tt.wantAlg {
-				t.Errorf("algorithmFor() = %q, %v, want %q", alg, err, tt.wantAlg)
+			if !errors.Is(err, ErrBadKey) {
+				t.Fatalf("error = %v, want ErrBadKey", err)
 			}
 		})
 	}
@@ -106,7 +83,8 @@ func TestParseKeys(t *testing.T) {
 func TestAlgorithmFor(t *testing.T) {
 	keys := testKeys()
 	pub := func(name string) crypto.PublicKey {
-		k, err := parsePublicKey(keys[name].pub)
+		block, _ := pem.Decode(keys[name].pub)
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,21 +92,32 @@ func TestAlgorithmFor(t *testing.T) {
 	}
 	tests := []struct {
 		name, key, want string
+		wantAlg         string
 		wantErr         bool
 	}{
-		{name: "rsa takes PS256", key: "rsa", want: "PS256"},
-		{name: "rsa takes RS512", key: "rsa", want: "RS512"},
+		{name: "rsa defaults to RS256", key: "rsa", wantAlg: "RS256"},
+		{name: "p-256 defaults to ES256", key: "ec256", wantAlg: "ES256"},
+		{name: "ed25519 defaults to EdDSA", key: "ed25519", wantAlg: "EdDSA"},
+		{name: "rsa takes PS256", key: "rsa", want: "PS256", wantAlg: "PS256"},
+		{name: "rsa takes RS512", key: "rsa", want: "RS512", wantAlg: "RS512"},
 		{name: "rsa refuses ES256", key: "rsa", want: "ES256", wantErr: true},
 		{name: "rsa refuses HS256", key: "rsa", want: "HS256", wantErr: true},
 		{name: "p-256 refuses ES384", key: "ec256", want: "ES384", wantErr: true},
-		{name: "p-384 takes ES384", key: "ec384", want: "ES384"},
+		{name: "p-384 takes ES384", key: "ec384", want: "ES384", wantAlg: "ES384"},
 		{name: "ed25519 refuses none", key: "ed25519", want: "none", wantErr: true},
+		{name: "rsa under 2048 bits", key: "rsa1024", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := algorithmFor(pub(tt.key), tt.want)
-			if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
-				t.Errorf("algorithmFor(%s, %s) = %q, %v", tt.key, tt.want, got, err)
+			if tt.wantErr {
+				if !errors.Is(err, ErrBadKey) {
+					t.Fatalf("algorithmFor(%s, %q) = %q, %v, want ErrBadKey", tt.key, tt.want, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.wantAlg {
+				t.Errorf("algorithmFor(%s, %q) = %q, %v, want %q", tt.key, tt.want, got, err, tt.wantAlg)
 			}
 		})
 	}

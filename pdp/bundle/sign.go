@@ -11,6 +11,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/util"
+
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
 // SignOptions say how to sign a bundle.
@@ -33,9 +35,9 @@ type SignOptions struct {
 // raw is replaced; the other entries are copied as they are. raw is checked as Parse checks
 // it, with maxBytes as the limit.
 func Sign(raw []byte, maxBytes int64, opts SignOptions) ([]byte, error) {
-	signer, err := parsePrivateKey(opts.Key)
+	signer, err := pemkey.ParsePrivate(opts.Key)
 	if err != nil {
-		return nil, fmt.Errorf("sign bundle: %w", err)
+		return nil, fmt.Errorf("sign bundle: %w: %w", ErrBadKey, err)
 	}
 	alg, err := algorithmFor(signer.Public(), opts.Algorithm)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
 // Errors returned when a bundle's signature is refused. Parse wraps exactly one of them (and no
@@ -71,9 +72,9 @@ func NewVerifier(keys map[string][]byte, defaultKeyID, scope string) (*Verifier,
 		if id == "" {
 			return nil, fmt.Errorf("bundle verifier: %w: empty key id", ErrBadKey)
 		}
-		pub, err := parsePublicKey(pemBytes)
+		pub, err := pemkey.ParsePublic(pemBytes)
 		if err != nil {
-			return nil, fmt.Errorf("bundle verifier: key %q: %w", id, err)
+			return nil, fmt.Errorf("bundle verifier: key %q: %w: %w", id, ErrBadKey, err)
 		}
 		v.keys[id] = verificationKey{pem: bytes.Clone(pemBytes), pub: pub}
 	}

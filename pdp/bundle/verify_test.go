@@ -12,6 +12,7 @@ import (
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
 const testLimit = 1 << 20
@@ -70,7 +71,7 @@ func dropEntry(name string) func([]archiveEntry) []archiveEntry {
 // files claim, with the named key under alg.
 func crafted(t *testing.T, key, alg string, header, claims map[string]any) []byte {
 	t.Helper()
-	signer, err := parsePrivateKey(testKeys()[key].priv)
+	signer, err := pemkey.ParsePrivate(testKeys()[key].priv)
 	if err != nil {
 		t.Fatal(err)
 	}

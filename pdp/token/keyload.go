@@ -1,9 +1,7 @@
 package token
 
 import (
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
 // maxKeyFileBytes caps a jwks_file or PEM file; real key sets are a few kilobytes.
@@ -135,8 +135,8 @@ func keyFromJWK(m jwkset.JWKMarshal, allowed []string) (*verifyKey, error) {
 }
 
 // loadPEMFiles reads public keys from PEM files: PKIX "PUBLIC KEY", PKCS#1 "RSA PUBLIC KEY" and
-// "CERTIFICATE" blocks (only the certificate's key is used; validity is not checked). Each key
-// is identified by its RFC 7638 thumbprint.
+// "CERTIFICATE" blocks (only the certificate's key is used; validity is not checked), as
+// pemkey.ParsePublicKeys reads them. Each key is identified by its RFC 7638 thumbprint.
 func loadPEMFiles(paths []string, allowed []string) ([]*verifyKey, error) {
 	var keys []*verifyKey
 	for _, path := range paths {
@@ -144,46 +144,33 @@ func loadPEMFiles(paths []string, allowed []string) ([]*verifyKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		found := 0
-		for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
-			pub, err := parsePublicBlock(block)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
+		pubs, err := pemkey.ParsePublicKeys(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, refusedPEM(err))
+		}
+		for _, pub := range pubs {
 			k, err := bindKey(pub, "", "", allowed)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", path, err)
 			}
 			if len(k.algs) == 0 {
-				return nil, fmt.Errorf("%s: the issuer's algorithms allow none this %s key can verify", path, keyTypeName(pub))
+				return nil, fmt.Errorf("%s: the issuer's algorithms allow none this %s key can verify", path, pemkey.TypeName(pub))
 			}
 			keys = append(keys, k)
-			found++
-		}
-		if found == 0 {
-			return nil, fmt.Errorf("%s: no PEM public key found", path)
 		}
 	}
 	return keys, nil
 }
 
-func parsePublicBlock(block *pem.Block) (any, error) {
-	switch block.Type {
-	case "PUBLIC KEY":
-		return x509.ParsePKIXPublicKey(block.Bytes)
-	case "RSA PUBLIC KEY":
-		return x509.ParsePKCS1PublicKey(block.Bytes)
-	case "CERTIFICATE":
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
+// refusedPEM wraps in errKeyRefused the pemkey errors that refuse the key itself (private
+// material, too weak, an unsupported type), as the same keys in a JWK Set are refused.
+func refusedPEM(err error) error {
+	for _, refused := range []error{pemkey.ErrPrivateKey, pemkey.ErrWeakKey, pemkey.ErrUnsupportedKey} {
+		if errors.Is(err, refused) {
+			return fmt.Errorf("%w: %w", errKeyRefused, err)
 		}
-		return cert.PublicKey, nil
 	}
-	if slices.Contains([]string{"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"}, block.Type) {
-		return nil, fmt.Errorf("%w: a private key where a public key belongs", errKeyRefused)
-	}
-	return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+	return err
 }
 
 // readKeyFile reads a key file, refusing files over maxKeyFileBytes.

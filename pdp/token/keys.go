@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -15,15 +14,13 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
-// RSA modulus bounds for verification keys: at least 2048 bits (RFC 8725 §3.5, NIST SP
-// 800-131A); at most 8192, the bound Go's TLS stack uses, so a key set cannot make every
-// verification expensive.
-const (
-	minRSABits = 2048
-	maxRSABits = 8192
-)
+// maxRSABits bounds the RSA modulus of verification keys (pemkey.MinRSABits is the floor): 8192,
+// the bound Go's TLS stack uses, so a key set cannot make every verification expensive.
+const maxRSABits = 8192
 
 // errKeyRefused marks a key that must not be loaded at all; loading the whole set fails.
 var errKeyRefused = errors.New("key refused")
@@ -152,37 +149,23 @@ func (s *staticKeys) kind() string                                  { return s.s
 func (s *staticKeys) describe(*IssuerStats)                         {}
 
 // algorithmsFor returns the JWS algorithms a public key can verify, or an error wrapping
-// errKeyRefused for keys that must never be used (RSA under 2048 bits, unsupported curves).
+// errKeyRefused for keys that must never be used. pemkey.Algorithms refuses RSA under 2048 bits
+// and unsupported types and curves; verification adds an upper bound on RSA size and a sane
+// public exponent, since these keys come from outside.
 func algorithmsFor(pub crypto.PublicKey) ([]string, error) {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		if k.N == nil {
-			return nil, fmt.Errorf("%w: RSA key without modulus", errKeyRefused)
-		}
-		if bits := k.N.BitLen(); bits < minRSABits || bits > maxRSABits {
-			return nil, fmt.Errorf("%w: RSA key of %d bits, %d to %d required", errKeyRefused, bits, minRSABits, maxRSABits)
+	algs, err := pemkey.Algorithms(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errKeyRefused, err)
+	}
+	if k, ok := pub.(*rsa.PublicKey); ok {
+		if bits := k.N.BitLen(); bits > maxRSABits {
+			return nil, fmt.Errorf("%w: RSA key of %d bits, at most %d allowed", errKeyRefused, bits, maxRSABits)
 		}
 		if k.E < 3 || k.E%2 == 0 {
 			return nil, fmt.Errorf("%w: RSA public exponent %d", errKeyRefused, k.E)
 		}
-		return []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"}, nil
-	case *ecdsa.PublicKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return []string{"ES256"}, nil
-		case elliptic.P384():
-			return []string{"ES384"}, nil
-		case elliptic.P521():
-			return []string{"ES512"}, nil
-		}
-		return nil, fmt.Errorf("%w: unsupported ECDSA curve", errKeyRefused)
-	case ed25519.PublicKey:
-		if len(k) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: Ed25519 key of %d bytes", errKeyRefused, len(k))
-		}
-		return []string{"EdDSA"}, nil
 	}
-	return nil, fmt.Errorf("%w: unsupported key type %T", errKeyRefused, pub)
+	return algs, nil
 }
 
 // bindKey builds a verifyKey: the key's own algorithms, narrowed to jwkAlg when the JWK names
@@ -198,7 +181,7 @@ func bindKey(pub crypto.PublicKey, kid, jwkAlg string, allowed []string) (*verif
 	}
 	if jwkAlg != "" {
 		if !slices.Contains(algs, jwkAlg) {
-			return nil, fmt.Errorf("%w: alg %q does not fit the %s key", errKeyRefused, jwkAlg, keyTypeName(pub))
+			return nil, fmt.Errorf("%w: alg %q does not fit the %s key", errKeyRefused, jwkAlg, pemkey.TypeName(pub))
 		}
 		algs = []string{jwkAlg}
 	}
@@ -210,18 +193,6 @@ func bindKey(pub crypto.PublicKey, kid, jwkAlg string, allowed []string) (*verif
 		}
 	}
 	return k, nil
-}
-
-func keyTypeName(pub crypto.PublicKey) string {
-	switch pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA"
-	case *ecdsa.PublicKey:
-		return "ECDSA"
-	case ed25519.PublicKey:
-		return "Ed25519"
-	}
-	return fmt.Sprintf("%T", pub)
 }
 
 // Thumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA, ECDSA or

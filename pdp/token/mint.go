@@ -2,20 +2,16 @@ package token
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/verdict-pdp/verdict/pdp/pemkey"
 )
 
 // DefaultClientID is the client_id of minted tokens whose claims name none.
@@ -71,28 +67,16 @@ func Mint(key crypto.Signer, kid string, claims map[string]any) (string, error) 
 	return signed, nil
 }
 
-// signingMethodFor picks the JWS algorithm for a private key.
+// signingMethodFor picks the JWS algorithm for a private key, as pemkey.Algorithm says.
 func signingMethodFor(key crypto.Signer) (jwt.SigningMethod, error) {
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
-		if k.N.BitLen() < minRSABits {
-			return nil, fmt.Errorf("RSA key of %d bits, at least %d required", k.N.BitLen(), minRSABits)
-		}
-		return jwt.SigningMethodRS256, nil
-	case *ecdsa.PrivateKey:
-		switch k.Curve {
-		case elliptic.P256():
-			return jwt.SigningMethodES256, nil
-		case elliptic.P384():
-			return jwt.SigningMethodES384, nil
-		case elliptic.P521():
-			return jwt.SigningMethodES512, nil
-		}
-		return nil, errors.New("unsupported ECDSA curve")
-	case ed25519.PrivateKey:
-		return jwt.SigningMethodEdDSA, nil
+	if key == nil {
+		return nil, errors.New("no signing key")
 	}
-	return nil, fmt.Errorf("unsupported key type %T", key)
+	alg, err := pemkey.Algorithm(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	return jwt.GetSigningMethod(alg), nil
 }
 
 // randomID returns 128 random bits, base64url encoded, for jti.
@@ -104,55 +88,17 @@ func randomID() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// LoadSigningKey reads a PEM private key for Mint: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA PRIVATE
-// KEY" or SEC 1 "EC PRIVATE KEY" (an "EC PARAMETERS" block before it is skipped). Encrypted PEM
-// is not supported.
+// LoadSigningKey reads a PEM private key file for Mint: PKCS#8 "PRIVATE KEY", PKCS#1 "RSA
+// PRIVATE KEY" or SEC 1 "EC PRIVATE KEY" (an "EC PARAMETERS" block before it is skipped).
+// Encrypted PEM is not supported. pemkey.ParsePrivate decides what is accepted.
 func LoadSigningKey(path string) (crypto.Signer, error) {
 	data, err := readKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
-	for block, rest := pem.Decode(data); block != nil; block, rest = pem.Decode(rest) {
-		key, err := parsePrivateBlock(block)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if key != nil {
-			return key, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: no PEM private key found", path)
-}
-
-// parsePrivateBlock parses one PEM block; nil, nil means a block to skip.
-func parsePrivateBlock(block *pem.Block) (crypto.Signer, error) {
-	var (
-		key any
-		err error
-	)
-	switch block.Type {
-	case "EC PARAMETERS":
-		return nil, nil
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "ENCRYPTED PRIVATE KEY":
-		return nil, errors.New("encrypted private keys are not supported")
-	default:
-		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
-	}
+	key, err := pemkey.ParsePrivate(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("unsupported private key type %T", key)
-	}
-	if _, err := signingMethodFor(signer); err != nil {
-		return nil, err
-	}
-	return signer, nil
+	return key, nil
 }
