@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // longPollContentType is how an OPA bundle server says it supports long polling (OPA's
@@ -39,7 +41,7 @@ type httpSource struct {
 
 func newHTTPSource(rawURL string, client *http.Client, token string, maxBytes int64, timeout, longPoll time.Duration, onBytes func(int)) *httpSource {
 	return &httpSource{
-		url: rawURL, display: redactURL(rawURL), client: client, token: token, maxBytes: maxBytes,
+		url: rawURL, display: redact.URL(rawURL), client: client, token: token, maxBytes: maxBytes,
 		timeout: timeout, longPoll: longPoll, onBytes: onBytes,
 		// As OPA does: ask for a long poll at once, and stop when the server's answer shows it
 		// does not support it.
@@ -135,15 +137,4 @@ func (s *httpSource) readBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("%w: download is over the limit of %d bytes", ErrTooLarge, s.maxBytes)
 	}
 	return raw, nil
-}
-
-// redactURL drops user info, query and fragment, which may hold credentials (presigned object
-// store URLs carry them in the query).
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }

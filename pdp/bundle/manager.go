@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // ActivateFunc publishes a bundle as the serving policy. It must build the new policy
@@ -127,7 +128,7 @@ func (m *Manager) newSource() (source, error) {
 		return newHTTPSource(b, client, m.cfg.Credentials.BearerToken, m.cfg.MaxBundleBytes,
 			m.cfg.DownloadTimeout, m.cfg.LongPollTimeout, func(n int) { m.metrics.downloadBytes.Add(float64(n)) }), nil
 	case strings.Contains(b, "://"):
-		return nil, fmt.Errorf("policy.bundle %q: only http(s) URLs, directories and .tar.gz files are supported", redactURL(b))
+		return nil, fmt.Errorf("policy.bundle %q: only http(s) URLs, directories and .tar.gz files are supported", redact.URL(b))
 	default:
 		return newFileSource(b, m.cfg.MaxBundleBytes), nil
 	}

@@ -93,16 +93,6 @@ func isJSONContentType(header string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// redactURL drops user info and the query from a URL before it goes into a log line or error.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
-}
-
 // checkHTTPURL fails unless raw is an absolute http or https URL with a host.
 func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)

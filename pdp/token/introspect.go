@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // inactiveCacheSize bounds the cache of inactive introspection answers. It is separate from the
@@ -74,7 +75,7 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 	}
 	if plainHTTP(cfg.URL) {
 		rt.log.Warn("INSECURE: introspection over plain http sends the client secret and every opaque token in clear text",
-			"url", redactURL(cfg.URL))
+			"url", redact.URL(cfg.URL))
 	}
 	inactive, err := newInactiveCache(cfg.InactiveCacheTTL)
 	if err != nil {
@@ -84,7 +85,7 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 	if claims == nil {
 		claims = config.DefaultClaims()
 	}
-	rt.log.Info("token introspection ready", "url", redactURL(cfg.URL), "issuer", cfg.Issuer, "audiences", cfg.Audiences)
+	rt.log.Info("token introspection ready", "url", redact.URL(cfg.URL), "issuer", cfg.Issuer, "audiences", cfg.Audiences)
 	return &introspector{
 		endpoint: cfg.URL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		issuer: cfg.Issuer, audiences: cfg.Audiences, claims: claims,
@@ -131,7 +132,7 @@ func (in *introspector) introspect(key cacheKey, raw string) (*introspected, err
 	doc, err := in.call(ctx, raw)
 	if err != nil {
 		in.failures.Add(1)
-		in.rt.log.Warn("token introspection failed", "url", redactURL(in.endpoint), "error", err)
+		in.rt.log.Warn("token introspection failed", "url", redact.URL(in.endpoint), "error", err)
 		return nil, fmt.Errorf("%w: introspection: %w", ErrUnavailable, err)
 	}
 	now := in.rt.now()

@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // allowedAlgorithms are the JWS algorithms an issuer may be pinned to: asymmetric only. HMAC
@@ -144,7 +145,7 @@ func newRemoteSource(cfg config.Issuer, rt verifierEnv) (keySource, error) {
 	}
 	if plainHTTP(where) {
 		rt.log.Warn("INSECURE: signing keys are fetched over plain http; anyone on the path can substitute them",
-			"issuer", cfg.Issuer, "url", redactURL(where))
+			"issuer", cfg.Issuer, "url", redact.URL(where))
 	}
 	return newRemoteKeys(rt.life, cfg, rt.client, rt.now, rt.log), nil
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // errRateLimited means a refresh was asked for within refresh_rate_limit of the last one.
@@ -169,18 +170,18 @@ func (r *remoteKeys) fetch(ctx context.Context, rediscover bool) (*keySet, error
 	}
 	body, err := getJSON(ctx, r.client, jwksURL, r.maxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", redactURL(jwksURL), err)
+		return nil, fmt.Errorf("JWKS %s: %w", redact.URL(jwksURL), err)
 	}
 	parsed, err := parseJWKS(body, r.allowed)
 	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", redactURL(jwksURL), err)
+		return nil, fmt.Errorf("JWKS %s: %w", redact.URL(jwksURL), err)
 	}
 	for _, refused := range parsed.refused {
-		r.log.Warn("refusing a published key", "jwks_url", redactURL(jwksURL), "error", refused)
+		r.log.Warn("refusing a published key", "jwks_url", redact.URL(jwksURL), "error", refused)
 	}
 	set, err := newKeySet(parsed.keys)
 	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", redactURL(jwksURL), err)
+		return nil, fmt.Errorf("JWKS %s: %w", redact.URL(jwksURL), err)
 	}
 	return set, nil
 }
