@@ -20,38 +20,43 @@ import (
 // same checks as a downloaded one, and what is persisted as the last good bundle is exactly
 // what was activated.
 func Pack(dir string, maxBytes int64) ([]byte, error) {
-	var (
-		buf   bytes.Buffer
-		total int64
-	)
+	var total int64
+	return gzipTar(func(tw *tar.Writer) error {
+		return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+			if total > maxBytes {
+				return fmt.Errorf("%w: files exceed the limit of %d bytes", ErrTooLarge, maxBytes)
+			}
+			rel, err := filepath.Rel(dir, p)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return writeTarFile(tw, "/"+filepath.ToSlash(rel), data)
+		})
+	})
+}
+
+// gzipTar returns the gzipped tar archive that fill writes. Pack and Sign write every archive
+// Verdict makes through it, so both come out in the same form.
+func gzipTar(fill func(tw *tar.Writer) error) ([]byte, error) {
+	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(zw)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		total += info.Size()
-		if total > maxBytes {
-			return fmt.Errorf("%w: files exceed the limit of %d bytes", ErrTooLarge, maxBytes)
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return writeTarFile(tw, "/"+filepath.ToSlash(rel), data)
-	})
-	if err != nil {
+	if err := fill(tw); err != nil {
 		return nil, err
 	}
 	if err := tw.Close(); err != nil {

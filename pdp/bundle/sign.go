@@ -2,8 +2,6 @@ package bundle
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -117,19 +115,12 @@ func signToken(files []opabundle.FileInfo, alg string, key any, opts SignOptions
 
 // writeArchive writes entries as a gzipped tar, each named with a leading slash.
 func writeArchive(entries []archiveEntry) ([]byte, error) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, e := range entries {
-		if err := writeTarFile(tw, "/"+e.name, e.data); err != nil {
-			return nil, err
+	return gzipTar(func(tw *tar.Writer) error {
+		for _, e := range entries {
+			if err := writeTarFile(tw, "/"+e.name, e.data); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+		return nil
+	})
 }
