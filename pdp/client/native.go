@@ -5,6 +5,8 @@ import (
 	"errors"
 )
 
+// Copies of pdp/engine's wire types, on purpose: importing the engine would pull OPA into every client.
+
 // Action is what the subject wants to do.
 type Action struct {
 	Name       string         `json:"name"`
