@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/outbound"
 	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
@@ -123,7 +124,7 @@ func (m *Manager) newSource() (source, error) {
 	case strings.HasPrefix(b, "http://") || strings.HasPrefix(b, "https://"):
 		client := m.deps.HTTPClient
 		if client == nil {
-			client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+			client = outbound.NewClient()
 		}
 		return newHTTPSource(b, client, m.cfg.Credentials.BearerToken, m.cfg.MaxBundleBytes,
 			m.cfg.DownloadTimeout, m.cfg.LongPollTimeout, func(n int) { m.metrics.downloadBytes.Add(float64(n)) }), nil

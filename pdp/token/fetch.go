@@ -11,32 +11,8 @@ import (
 	"strings"
 )
 
-// maxRedirects bounds the redirects a JWKS or discovery fetch follows.
-const maxRedirects = 3
-
 // errResponseTooLarge marks a response body over its cap.
 var errResponseTooLarge = errors.New("response too large")
-
-// newHTTPClient returns the client Verdict uses for key sets, discovery and introspection when
-// Deps.HTTPClient is nil: the default transport (proxy from the environment, TLS, keep-alive),
-// no client-wide timeout because every call carries its own deadline, and a redirect policy
-// that refuses a downgrade from https to http.
-func newHTTPClient() *http.Client {
-	return &http.Client{
-		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
-		CheckRedirect: checkRedirect,
-	}
-}
-
-func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
-	}
-	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("redirect from https to %s refused", req.URL.Scheme)
-	}
-	return nil
-}
 
 // noRedirects returns a copy of client that never follows a redirect: an introspection POST
 // carries credentials and a token, neither of which may go anywhere but the configured URL.

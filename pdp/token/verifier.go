@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/outbound"
 )
 
 // RevocationChecker answers whether a verified token has been revoked. The Verifier asks it on
@@ -105,7 +106,7 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 		deps.Now = time.Now
 	}
 	if deps.HTTPClient == nil {
-		deps.HTTPClient = newHTTPClient()
+		deps.HTTPClient = outbound.NewClient()
 	}
 	if cfg.CacheSize <= 0 {
 		return nil, errors.New("tokens.cache_size: must be positive")
