@@ -5,19 +5,15 @@
 # Tunables live in data.verdict.config.classification and
 # data.verdict.config.ownership.
 #
-# Performance: allow checks the rules directly and holds exactly when
-# deny_reasons is empty, so an allowed request never builds a reason string;
-# deny_reasons is evaluated only to explain a deny.
+# Performance (docs/performance.md): allow checks the rules directly and holds
+# exactly when deny_reasons is empty, so an allowed request builds no reason
+# string; deny_reasons is evaluated only to explain a deny.
 package verdict.abac
 
 import data.verdict.rbac
 
-classification_config := data.verdict.config.classification
-
-ownership_config := data.verdict.config.ownership
-
 # rank orders classification levels: a higher rank is more sensitive.
-rank := {level: i | some i, level in classification_config.levels}
+rank := {level: i | some i, level in data.verdict.config.classification.levels}
 
 subject_tenant := t if {
 	t := input.subject.properties.tenant
@@ -46,13 +42,13 @@ resource_kind := t if {
 resource_classification := c if {
 	c := input.resource.properties.classification
 	c != null
-} else := classification_config.default
+} else := data.verdict.config.classification.default
 
 # clearance is the subject's clearance; unset or null means the default.
 clearance := c if {
 	c := input.subject.properties.clearance
 	c != null
-} else := classification_config.default_clearance
+} else := data.verdict.config.classification.default_clearance
 
 # is_owner holds when the resource's owner is the (non-empty) subject id.
 is_owner if {
@@ -64,31 +60,39 @@ is_owner if {
 
 # owner_bypass holds when an effective role may act on anyone's resources.
 owner_bypass if {
+	bypass := data.verdict.config.ownership.bypass_roles
 	some r in rbac.effective_roles
-	r in ownership_config.bypass_roles
+	r in bypass
 }
 
 # ownership_objection is the reason an ownership action is refused; undefined
 # when the action needs no ownership or the subject owns or may bypass.
 ownership_objection := msg if {
-	rbac.action in ownership_config.actions
+	conf := data.verdict.config.ownership
+	a := rbac.action
+	a in conf.actions
 	not is_owner
 	not owner_bypass
 	msg := sprintf("abac: %s does not own %s; %s needs ownership or role %s", [
-		rbac.subject_id, resource_label, rbac.action,
-		concat(" or ", sort(ownership_config.bypass_roles)),
+		rbac.subject_id, resource_label, a,
+		concat(" or ", sort(conf.bypass_roles)),
 	])
 }
 
 default allow := false
 
-# allow holds exactly when no deny_reasons rule fires: both tenants set and
-# equal, no ownership objection, and a known clearance at or above a known
+# allow holds exactly when no deny_reasons rule fires: the subject's tenant is
+# set and is the resource's (subject_tenant == resource_tenant, read in
+# place), no ownership objection, and a known clearance at or above a known
 # classification (rank is defined only for known levels).
 allow if {
-	subject_tenant == resource_tenant
+	t := input.subject.properties.tenant
+	is_string(t)
+	t != ""
+	input.resource.properties.tenant == t
 	not ownership_objection
-	rank[clearance] >= rank[resource_classification]
+	r := rank
+	r[clearance] >= r[resource_classification]
 }
 
 deny_reasons contains "abac: subject has no tenant" if not subject_tenant

@@ -7,13 +7,15 @@
 # sensitive action or classification) blocks unless the subject shows fresh MFA;
 # when stepping up is all that stands between the subject and an allow, the
 # decision carries a step_up obligation.
+#
+# Performance (docs/performance.md): each reference to a rule costs a lookup even
+# when its value is cached, so allow reads the risk level once and asks blocks
+# about that level alone; reason strings are built only for the reasons given.
 package verdict.authz
 
 import data.verdict.abac
 import data.verdict.rbac
 import data.verdict.risk
-
-config := data.verdict.config
 
 # decision is always an object; the default guards against any undefined part.
 default decision := {
@@ -35,26 +37,26 @@ default allow := false
 allow if {
 	rbac.allow
 	abac.allow
-	not risk_blocks
+	not blocks(risk.level)
 }
 
-# risk_blocks holds when a risk_deny_reasons rule fires for a request RBAC
-# allows; it builds no reason string.
-risk_blocks if {
-	risk.level == "high"
-	not high_risk_exempt
-}
+# blocks holds when risk at level blocks a request that RBAC and ABAC allow:
+# high risk unless the request is exempt, medium risk when step-up is required.
+# Low risk never blocks; rule indexing then evaluates no body at all.
+blocks("high") if not high_risk_exempt
 
-risk_blocks if step_up_required
+blocks("medium") if step_up_required
 
 high_risk_exempt if {
-	rbac.action in config.high_risk_exempt.actions
-	abac.resource_classification in config.high_risk_exempt.classifications
+	rbac.action in data.verdict.config.high_risk_exempt.actions
+	abac.resource_classification in data.verdict.config.high_risk_exempt.classifications
 }
 
-sensitive if rbac.action in config.sensitive.actions
-
-sensitive if abac.resource_classification in config.sensitive.classifications
+sensitive if {
+	rbac.action in data.verdict.config.sensitive.actions
+} else if {
+	abac.resource_classification in data.verdict.config.sensitive.classifications
+}
 
 default step_up_required := false
 
@@ -98,15 +100,19 @@ reasons := sort(rbac.allow_reasons | risk_notes) if {
 
 step_up_obligation := {
 	"type": "step_up",
-	"acr_values": config.step_up.acr_values,
-	"max_age": config.step_up.max_age,
+	"acr_values": conf.acr_values,
+	"max_age": conf.max_age,
+} if {
+	conf := data.verdict.config.step_up
 }
 
 # obligations ask for step-up only when it alone blocks the request: a
 # subject who steps up and is still denied by RBAC or ABAC would be sent round
 # the identity provider for nothing (and forward-auth answers 401 for step-up
-# but 403 for a plain deny).
-obligations := [step_up_obligation] if {
+# but 403 for a plain deny). An allowed request never needs step-up.
+obligations := [] if {
+	allow
+} else := [step_up_obligation] if {
 	step_up_required
 	rbac.allow
 	abac.allow

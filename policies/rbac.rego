@@ -9,15 +9,13 @@
 # This package also normalises the request parts the other packages share:
 # action, resource_type, subject_id, roles and effective_roles.
 #
-# Performance: a decision evaluates allow and allow_reasons (or deny_reasons).
-# Both read granting_roles, which is computed once per query and only follows
-# the inheritance of the roles the subject holds; the permission sets of
-# effective_roles are built only where a test or a rule asks for them.
+# Performance (docs/performance.md): a decision evaluates allow and
+# allow_reasons, or deny_reasons. Every reference to a rule costs the evaluator
+# a lookup even when the value is cached, so bodies read a rule or a data
+# document once into a local, else chains stop at the first branch that holds,
+# reason strings are built only for the reasons given, and inheritance is
+# followed only from the roles the subject holds.
 package verdict.rbac
-
-roles_config := data.verdict.config.roles
-
-scopes_config := data.verdict.config.scopes
 
 # action is the requested action name; a bare string action is accepted too.
 action := name if {
@@ -44,58 +42,73 @@ subject_id := id if {
 	id != ""
 } else := "anonymous"
 
-# roles are the roles the subject holds directly.
-default roles := set()
+# roles are the roles the subject holds directly: the strings of an array, or
+# the words of a space-separated string. Anything else holds no role.
+roles := {r | some r in x; is_string(r)} if {
+	x := input.subject.properties.roles
+	not is_string(x)
+} else := {r | some r in split(input.subject.properties.roles, " "); r != ""}
 
-roles := to_set(input.subject.properties.roles)
-
-# scopes are the subject's OAuth scopes (an array, or a space-separated string).
-default scopes := set()
-
-scopes := to_set(input.subject.properties.scopes)
-
-# to_set turns an array of strings, or a space-separated string, into a set.
-to_set(x) := {s | some s in split(x, " "); s != ""} if {
-	is_string(x)
-} else := {s | some s in x; is_string(s)}
+# scopes are the subject's OAuth scopes, read like roles.
+scopes := {s | some s in x; is_string(s)} if {
+	x := input.subject.properties.scopes
+	not is_string(x)
+} else := {s | some s in split(input.subject.properties.scopes, " "); s != ""}
 
 # role_graph maps each role to the roles it inherits from.
-role_graph := {name: object.get(def, "inherits", []) | some name, def in roles_config}
+role_graph := {name: object.get(def, "inherits", []) | some name, def in data.verdict.config.roles}
 
 # effective_roles are the held roles plus every role they inherit, transitively.
 effective_roles := graph.reachable(role_graph, roles)
 
 # permissions are the actions the effective roles grant, before scope narrowing.
 permissions contains p if {
+	defs := data.verdict.config.roles
 	some r in effective_roles
-	some p in roles_config[r].permissions
+	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants the requested action.
-# Memberships are tested where they are, without building permission sets.
-grants(role) if {
+# grants holds when role, or a role it inherits, grants action. The first two
+# branches settle a direct grant and a grant one inheritance step away without
+# building role_graph; the last branch alone is the definition.
+grants(role, action) if {
+	action in data.verdict.config.roles[role].permissions
+} else if {
+	defs := data.verdict.config.roles
+	parents := defs[role].inherits
+	is_array(parents)
+	some parent in parents
+	action in defs[parent].permissions
+} else if {
+	defs := data.verdict.config.roles
 	some r in graph.reachable(role_graph, {role})
-	action in roles_config[r].permissions
+	action in defs[r].permissions
 }
 
 # granting_roles are the held roles that grant the requested action.
-granting_roles := {role | some role in roles; grants(role)}
+granting_roles := {role | some role in roles; grants(role, a)} if {
+	a := action
+} else := set()
 
-scoped := count(scopes) > 0
-
-scope_prefix := object.get(scopes_config.type_prefixes, resource_type, resource_type)
+# scope returns the scope that names suffix ("read", "*") on the requested
+# resource type, in the configured format.
+scope(suffix) := sprintf(conf.format, [object.get(conf.type_prefixes, t, t), suffix]) if {
+	conf := data.verdict.config.scopes
+	t := resource_type
+}
 
 # required_scope is the exact scope the request needs when scopes narrow roles.
-required_scope := sprintf(scopes_config.format, [scope_prefix, action])
+required_scope := scope(action)
 
-wildcard_scope := sprintf(scopes_config.format, [scope_prefix, scopes_config.wildcard])
-
-# scope_ok builds the scope strings only for a subject whose scopes narrow its roles.
-scope_ok if not scoped
-
-scope_ok if required_scope in scopes
-
-scope_ok if wildcard_scope in scopes
+# scope_ok holds when the subject's scopes, if any, admit the request: the
+# exact scope, else the wildcard.
+scope_ok if {
+	count(scopes) == 0
+} else if {
+	scope(action) in scopes
+} else if {
+	scope(data.verdict.config.scopes.wildcard) in scopes
+}
 
 default allow := false
 
@@ -105,8 +118,10 @@ allow if {
 	scope_ok
 }
 
-allow_reasons contains sprintf("rbac: role %s grants %s on %s", [role, action, resource_type]) if {
+allow_reasons contains sprintf("rbac: role %s grants %s on %s", [role, a, t]) if {
 	allow
+	a := action
+	t := resource_type
 	some role in granting_roles
 }
 

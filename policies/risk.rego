@@ -5,11 +5,11 @@
 #
 # Weights, thresholds and windows live in data.verdict.config.risk; the step-up
 # max age lives in data.verdict.config.step_up.
+#
+# Performance (docs/performance.md): the signals that input fields decide alone
+# are found by rule indexing without evaluating a body; each other signal
+# reads what it needs once; the time is parsed once (now_ns).
 package verdict.risk
-
-risk_config := data.verdict.config.risk
-
-step_up_config := data.verdict.config.step_up
 
 # max_score is fixed: the 0..100 scale is part of the decision contract, not a tunable.
 max_score := 100
@@ -19,11 +19,10 @@ max_score := 100
 # through the input; the caller of the engine decides whether to trust a
 # caller-supplied context.time.
 now_ns := ns if {
-	is_string(input.context.time)
-	ns := time.parse_rfc3339_ns(input.context.time)
+	t := input.context.time
+	is_string(t)
+	ns := time.parse_rfc3339_ns(t)
 } else := time.now_ns()
-
-now_s := now_ns / 1000000000
 
 # detected holds the names of the risk signals present in the request.
 detected contains "new_device" if input.context.new_device == true
@@ -35,64 +34,64 @@ detected contains "ip_bad" if input.context.ip_reputation == "bad"
 detected contains "impossible_travel" if {
 	v := input.context.geo_velocity_kmh
 	is_number(v)
-	v > risk_config.impossible_travel_kmh
+	v > data.verdict.config.risk.impossible_travel_kmh
 }
 
 detected contains "failed_logins" if {
 	n := input.context.failed_logins_24h
 	is_number(n)
-	n >= risk_config.failed_logins_threshold
+	n >= data.verdict.config.risk.failed_logins_threshold
 }
 
-detected contains "off_hours" if off_hours
+# off_hours: before the start hour or from the end hour on.
+detected contains "off_hours" if hour < data.verdict.config.risk.business_hours.start_hour
+
+detected contains "off_hours" if hour >= data.verdict.config.risk.business_hours.end_hour
 
 detected contains "no_mfa" if not has_mfa
 
+# stale_auth: authenticated longer ago than the window, or at an unknown time.
 detected contains "stale_auth" if not recent_auth
 
-hour := time.clock([now_ns, risk_config.business_hours.timezone])[0]
-
-off_hours if hour < risk_config.business_hours.start_hour
-
-off_hours if hour >= risk_config.business_hours.end_hour
+# hour is the hour of now_ns in the business-hours time zone.
+hour := time.clock([now_ns, data.verdict.config.risk.business_hours.timezone])[0]
 
 # has_mfa holds when amr lists an MFA method or acr is a step-up ACR value.
 has_mfa if {
+	methods := data.verdict.config.risk.mfa_methods
 	some method in input.subject.properties.amr
-	method in risk_config.mfa_methods
+	method in methods
+} else if {
+	input.subject.properties.acr in data.verdict.config.step_up.acr_values
 }
 
-has_mfa if input.subject.properties.acr in step_up_config.acr_values
-
 # auth_age is the number of seconds since authentication; undefined without auth_time.
-auth_age := now_s - t if {
+auth_age := (now_ns / 1000000000) - t if {
 	t := input.subject.properties.auth_time
 	is_number(t)
 }
 
-recent_auth if auth_age <= risk_config.stale_auth_seconds
+recent_auth if auth_age <= data.verdict.config.risk.stale_auth_seconds
 
 # fresh_mfa holds when MFA was used within the step-up max age.
 default fresh_mfa := false
 
 fresh_mfa if {
 	has_mfa
-	auth_age <= step_up_config.max_age
+	auth_age <= data.verdict.config.step_up.max_age
 }
 
-total := sum([risk_config.weights[s] | some s in detected])
-
-# score is the sum of the present signals' weights, within 0..100.
-score := max_score if {
-	total > max_score
-} else := 0 if {
-	total < 0
-} else := total
+# score is the sum of the present signals' weights, within 0..100. A signal
+# without a weight adds nothing; a weight that is not a number leaves the
+# score undefined.
+score := min([max([sum([weights[s] | some s in detected]), 0]), max_score]) if {
+	weights := data.verdict.config.risk.weights
+}
 
 level := "high" if {
-	score >= risk_config.thresholds.high
+	score >= data.verdict.config.risk.thresholds.high
 } else := "medium" if {
-	score >= risk_config.thresholds.medium
+	score >= data.verdict.config.risk.thresholds.medium
 } else := "low"
 
 # signals lists the present signals, sorted for stable output.
