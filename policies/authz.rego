@@ -25,12 +25,25 @@ default decision := {
 	"risk": {"score": 0, "level": "low", "signals": []},
 }
 
+# decision explains an allow by the granting roles (and by the exemption from
+# high risk, if any); it never carries an obligation, since step-up blocks. A
+# deny is explained by every broken rule, with step-up asked for when it alone
+# stands in the way.
 decision := {
-	"allow": allow,
-	"reasons": reasons,
+	"allow": true,
+	"reasons": sort(rbac.allow_reasons | risk_notes),
+	"obligations": [],
+	"risk": risk_summary,
+} if {
+	allow
+} else := {
+	"allow": false,
+	"reasons": deny_explanation,
 	"obligations": obligations,
-	"risk": {"score": risk.score, "level": risk.level, "signals": risk.signals},
+	"risk": risk_summary,
 }
+
+risk_summary := {"score": risk.score, "level": risk.level, "signals": risk.signals}
 
 default allow := false
 
@@ -81,20 +94,29 @@ risk_deny_reasons contains msg if {
 	])
 }
 
+# risk_notes explain why high risk did not block an allowed request; decision
+# reads them for allowed requests only.
 risk_notes contains msg if {
-	allow
 	risk.level == "high"
 	msg := sprintf("risk: score %v is high (%s) but %s on %s is exempt", [
 		risk.score, signal_list, rbac.action, abac.resource_label,
 	])
 }
 
-deny_reasons := (rbac.deny_reasons | abac.deny_reasons) | risk_deny_reasons
+# deny_reasons gathers the reasons of every part that objects. RBAC and ABAC
+# allow exactly when they have no reason to give, so a part that allows is
+# not asked for its (empty) reasons.
+deny_reasons := (rbac_reasons | abac_reasons) | risk_deny_reasons
 
-# reasons explain an allow by the granting roles, and a deny by every broken rule.
-reasons := sort(rbac.allow_reasons | risk_notes) if {
-	allow
-} else := sort(deny_reasons) if {
+rbac_reasons := set() if {
+	rbac.allow
+} else := rbac.deny_reasons
+
+abac_reasons := set() if {
+	abac.allow
+} else := abac.deny_reasons
+
+deny_explanation := sort(deny_reasons) if {
 	count(deny_reasons) > 0
 } else := ["authz: no rule allowed the request; denied by default"]
 
@@ -106,13 +128,11 @@ step_up_obligation := {
 	conf := data.verdict.config.step_up
 }
 
-# obligations ask for step-up only when it alone blocks the request: a
-# subject who steps up and is still denied by RBAC or ABAC would be sent round
+# obligations of a deny ask for step-up only when it alone blocks the request:
+# a subject who steps up and is still denied by RBAC or ABAC would be sent round
 # the identity provider for nothing (and forward-auth answers 401 for step-up
-# but 403 for a plain deny). An allowed request never needs step-up.
-obligations := [] if {
-	allow
-} else := [step_up_obligation] if {
+# but 403 for a plain deny).
+obligations := [step_up_obligation] if {
 	step_up_required
 	rbac.allow
 	abac.allow

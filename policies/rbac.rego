@@ -68,9 +68,10 @@ permissions contains p if {
 	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants action. The first two
-# branches settle a direct grant and a grant one inheritance step away without
-# building role_graph; the last branch alone is the definition.
+# grants holds when role, or a role it inherits, grants action. The last
+# branch alone is the definition; the first two settle a direct grant and a
+# grant one inheritance step away without building role_graph, and a role
+# that inherits nothing never needs it.
 grants(role, action) if {
 	action in data.verdict.config.roles[role].permissions
 } else if {
@@ -81,6 +82,7 @@ grants(role, action) if {
 	action in defs[parent].permissions
 } else if {
 	defs := data.verdict.config.roles
+	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
 	action in defs[r].permissions
 }
@@ -103,7 +105,7 @@ required_scope := scope(action)
 # scope_ok holds when the subject's scopes, if any, admit the request: the
 # exact scope, else the wildcard.
 scope_ok if {
-	count(scopes) == 0
+	scopes == set()
 } else if {
 	scope(action) in scopes
 } else if {
@@ -114,7 +116,7 @@ default allow := false
 
 allow if {
 	resource_type
-	count(granting_roles) > 0
+	granting_roles != set()
 	scope_ok
 }
 
@@ -130,7 +132,7 @@ deny_reasons contains "rbac: request names no action" if not action
 deny_reasons contains "rbac: request names no resource type" if not resource_type
 
 deny_reasons contains msg if {
-	count(granting_roles) == 0
+	granting_roles == set()
 	msg := sprintf("rbac: no role of %s grants %s on %s", [subject_id, action, resource_type])
 }
 

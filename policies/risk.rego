@@ -11,9 +11,6 @@
 # reads what it needs once; the time is parsed once (now_ns).
 package verdict.risk
 
-# max_score is fixed: the 0..100 scale is part of the decision contract, not a tunable.
-max_score := 100
-
 # now_ns is the evaluation time: input.context.time (RFC 3339) when present and
 # valid, otherwise the clock of the evaluating process. Tests pin the time
 # through the input; the caller of the engine decides whether to trust a
@@ -83,8 +80,9 @@ fresh_mfa if {
 
 # score is the sum of the present signals' weights, within 0..100. A signal
 # without a weight adds nothing; a weight that is not a number leaves the
-# score undefined.
-score := min([max([sum([weights[s] | some s in detected]), 0]), max_score]) if {
+# score undefined. The 0..100 scale is part of the decision contract, not a
+# tunable.
+score := min([max([sum([weights[s] | some s in detected]), 0]), 100]) if {
 	weights := data.verdict.config.risk.weights
 }
 
