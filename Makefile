@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 COVERAGE_THRESHOLD ?= 90
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench clean
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench load clean
 
 all: build
 
@@ -50,6 +50,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pdp/...
+
+# A bounded load run (10 s) against a development server on a free loopback port.
+load: build
+	tests/load/run.sh $(abspath $(BIN)) 10s 16
 
 clean:
 	rm -rf bin bundles/*.tar.gz

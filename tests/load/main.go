@@ -1,0 +1,144 @@
+// Command load drives POST /v1/authorize on a running Verdict for a bounded time and prints
+// throughput and latency percentiles. It only targets the URL it is given; `make load` starts a
+// development server on a loopback port and points it there.
+//
+//	go run ./tests/load -url http://127.0.0.1:8181 -token "$TOKEN" -duration 10s -concurrency 16
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+)
+
+const defaultBody = `{"action":"read","resource":{"type":"document","id":"doc-42",` +
+	`"properties":{"tenant":"acme","owner":"alice","classification":"internal"}}}`
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8181", "Verdict base URL")
+	tok := flag.String("token", "", "bearer token (required)")
+	body := flag.String("body", defaultBody, "request body")
+	duration := flag.Duration("duration", 10*time.Second, "how long to send requests")
+	concurrency := flag.Int("concurrency", 16, "requests in flight")
+	maxRequests := flag.Int("max-requests", 2_000_000, "stop after this many requests")
+	flag.Parse()
+	if *tok == "" {
+		fmt.Fprintln(os.Stderr, "load: -token is required")
+		os.Exit(2)
+	}
+	res, err := run(*url+"/v1/authorize", *tok, []byte(*body), *duration, *concurrency, *maxRequests)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	res.print(os.Stdout, *concurrency)
+	if res.failed > 0 {
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	latencies []time.Duration
+	failed    int
+	elapsed   time.Duration
+}
+
+func run(url, tok string, body []byte, duration time.Duration, concurrency, maxRequests int) (result, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		res   result
+		sent  int
+		wg    sync.WaitGroup
+		first error
+	)
+	start := time.Now()
+	for range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local []time.Duration
+			failed := 0
+			for ctx.Err() == nil {
+				mu.Lock()
+				if sent >= maxRequests {
+					mu.Unlock()
+					break
+				}
+				sent++
+				mu.Unlock()
+				t0 := time.Now()
+				err := once(ctx, client, url, tok, body)
+				if ctx.Err() != nil {
+					break
+				}
+				if err != nil {
+					failed++
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					continue
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, local...)
+			res.failed += failed
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	if len(res.latencies) == 0 && first != nil {
+		return res, first
+	}
+	return res, nil
+}
+
+func once(ctx context.Context, client *http.Client, url, tok string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (r result) print(w io.Writer, concurrency int) {
+	slices.Sort(r.latencies)
+	pct := func(p float64) time.Duration {
+		if len(r.latencies) == 0 {
+			return 0
+		}
+		return r.latencies[min(len(r.latencies)-1, int(p*float64(len(r.latencies))))]
+	}
+	fmt.Fprintf(w, "requests: %d ok, %d failed in %s with %d in flight\n",
+		len(r.latencies), r.failed, r.elapsed.Round(time.Millisecond), concurrency)
+	fmt.Fprintf(w, "throughput: %.0f decisions/s\n", float64(len(r.latencies))/r.elapsed.Seconds())
+	fmt.Fprintf(w, "latency: p50 %s  p90 %s  p99 %s  max %s\n",
+		pct(0.50).Round(time.Microsecond), pct(0.90).Round(time.Microsecond),
+		pct(0.99).Round(time.Microsecond), pct(1).Round(time.Microsecond))
+}
