@@ -149,6 +149,9 @@ func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input as
 		rego.EvalExternalCancel(halt),
 		rego.EvalInterQueryBuiltinCache(s.caches.builtin),
 		rego.EvalInterQueryBuiltinValueCache(s.caches.value),
+		// Nothing reads per-evaluation metrics; without this rego allocates a registry and
+		// timers for every decision.
+		rego.EvalMetrics(metrics.NoOp()),
 	}
 	if input != nil {
 		opts = append(opts, rego.EvalParsedInput(input))
