@@ -26,9 +26,9 @@ default decision := {
 }
 
 # decision explains an allow by the granting roles (and by the exemption from
-# high risk, if any); it never carries an obligation, since step-up blocks. A
-# deny is explained by every broken rule, with step-up asked for when it alone
-# stands in the way.
+# high risk, if any); an allow carries no obligation, since step-up is asked
+# for only when it blocks. A deny is explained by every broken rule, with
+# step-up asked for when it alone stands in the way.
 decision := {
 	"allow": true,
 	"reasons": sort(rbac.allow_reasons | risk_notes),
@@ -55,7 +55,7 @@ allow if {
 
 # blocks holds when risk at level blocks a request that RBAC and ABAC allow:
 # high risk unless the request is exempt, medium risk when step-up is required.
-# Low risk never blocks; rule indexing then evaluates no body at all.
+# Low risk never blocks: no definition matches it.
 blocks("high") if not high_risk_exempt
 
 blocks("medium") if step_up_required

@@ -68,23 +68,23 @@ permissions contains p if {
 	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants action. The last
+# grants holds when role, or a role it inherits, grants act. The last
 # branch alone is the definition; the first two settle a direct grant and a
 # grant one inheritance step away without building role_graph, and a role
 # that inherits nothing never needs it.
-grants(role, action) if {
-	action in data.verdict.config.roles[role].permissions
+grants(role, act) if {
+	act in data.verdict.config.roles[role].permissions
 } else if {
 	defs := data.verdict.config.roles
 	parents := defs[role].inherits
 	is_array(parents)
 	some parent in parents
-	action in defs[parent].permissions
+	act in defs[parent].permissions
 } else if {
 	defs := data.verdict.config.roles
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
-	action in defs[r].permissions
+	act in defs[r].permissions
 }
 
 # granting_roles are the held roles that grant the requested action.
@@ -107,7 +107,7 @@ required_scope := scope(action)
 scope_ok if {
 	scopes == set()
 } else if {
-	scope(action) in scopes
+	required_scope in scopes
 } else if {
 	scope(data.verdict.config.scopes.wildcard) in scopes
 }

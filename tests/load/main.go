@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,7 +35,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load: -token is required")
 		os.Exit(2)
 	}
-	res, err := run(*url+"/v1/authorize", *tok, []byte(*body), *duration, *concurrency, *maxRequests)
+	endpoint := *url + "/v1/authorize"
+	if err := probe(endpoint, *tok, []byte(*body)); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	res, err := run(endpoint, *tok, []byte(*body), *duration, *concurrency, *maxRequests)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -57,7 +64,7 @@ func run(url, tok string, body []byte, duration time.Duration, concurrency, maxR
 	var (
 		mu    sync.Mutex
 		res   result
-		sent  int
+		sent  atomic.Int64
 		wg    sync.WaitGroup
 		first error
 	)
@@ -68,14 +75,7 @@ func run(url, tok string, body []byte, duration time.Duration, concurrency, maxR
 			defer wg.Done()
 			var local []time.Duration
 			failed := 0
-			for ctx.Err() == nil {
-				mu.Lock()
-				if sent >= maxRequests {
-					mu.Unlock()
-					break
-				}
-				sent++
-				mu.Unlock()
+			for ctx.Err() == nil && sent.Add(1) <= int64(maxRequests) {
 				t0 := time.Now()
 				err := once(ctx, client, url, tok, body)
 				if ctx.Err() != nil {
@@ -104,6 +104,38 @@ func run(url, tok string, body []byte, duration time.Duration, concurrency, maxR
 		return res, first
 	}
 	return res, nil
+}
+
+// probe sends one request and prints the decision, so a run that only measures denials or
+// errors (a stale token, a changed policy) shows at once.
+func probe(url, tok string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe: status %d: %s", resp.StatusCode, bytes.TrimSpace(raw))
+	}
+	var d struct {
+		Allow   bool     `json:"allow"`
+		Reasons []string `json:"reasons"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	fmt.Printf("probe: allow=%t reasons=%q\n", d.Allow, d.Reasons)
+	return nil
 }
 
 func once(ctx context.Context, client *http.Client, url, tok string, body []byte) error {

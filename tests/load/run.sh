@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
 # Starts `verdict serve --dev` on a free loopback port, drives it with ./tests/load for a bounded
 # time, prints the figures and stops the server. Usage: tests/load/run.sh BIN [duration] [concurrency]
+#
+# The server runs in a scratch directory (its dev key, revocation store and log stay there) with
+# the decision log off; the port is the one the kernel gives for 127.0.0.1:0, read back from the
+# server's "verdict serving" log line. Every wait is bounded, and the server is stopped on exit,
+# killed if it has not stopped within 10 seconds.
 set -euo pipefail
-bin=${1:?verdict binary}
+bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 duration=${2:-10s}
 concurrency=${3:-16}
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cd "$work"
-VERDICT_DECISION_LOG_SINK=none "$bin" serve --dev --addr "127.0.0.1:$port" >server.log 2>&1 &
+pid=
+
+stop() {
+	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
+		for _ in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap stop EXIT INT TERM
+
+(cd "$work" && exec env VERDICT_DECISION_LOG_SINK=none "$bin" serve --dev --addr 127.0.0.1:0 >server.log 2>&1) &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-	curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break
+
+addr=
+for _ in $(seq 1 150); do
+	addr=$(sed -n 's/.*"msg":"verdict serving","addr":"\([^"]*\)".*/\1/p' "$work/server.log" 2>/dev/null | head -n 1)
+	[ -n "$addr" ] && break
+	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
-token=$("$bin" token mint --sub alice --roles editor --tenant acme --scopes document:read \
+if [ -z "$addr" ]; then
+	echo "load: verdict did not start; its log:" >&2
+	cat "$work/server.log" >&2
+	exit 1
+fi
+
+token=$(cd "$work" && "$bin" token mint --sub alice --roles editor --tenant acme --scopes document:read \
 	--claims '{"amr":["pwd","otp"]}' --ttl 10m)
-cd - >/dev/null
-go run ./tests/load -url "http://127.0.0.1:$port" -token "$token" -duration "$duration" -concurrency "$concurrency"
+go run ./tests/load -url "http://$addr" -token "$token" -duration "$duration" -concurrency "$concurrency"
