@@ -28,7 +28,9 @@ default decision := {
 # decision explains an allow by the granting roles (and by the exemption from
 # high risk, if any); an allow carries no obligation, since step-up is asked
 # for only when it blocks. A deny is explained by every broken rule, with
-# step-up asked for when it alone stands in the way.
+# step-up asked for when it alone stands in the way. RBAC and ABAC allow
+# exactly when they have no reason to give, so when both allow, only risk is
+# asked for reasons.
 decision := {
 	"allow": true,
 	"reasons": sort(rbac.allow_reasons | risk_notes),
@@ -38,7 +40,15 @@ decision := {
 	allow
 } else := {
 	"allow": false,
-	"reasons": deny_explanation,
+	"reasons": explain(risk_deny_reasons),
+	"obligations": obligations,
+	"risk": risk_summary,
+} if {
+	rbac.allow
+	abac.allow
+} else := {
+	"allow": false,
+	"reasons": explain(deny_reasons),
 	"obligations": obligations,
 	"risk": risk_summary,
 }
@@ -103,21 +113,11 @@ risk_notes contains msg if {
 	])
 }
 
-# deny_reasons gathers the reasons of every part that objects. RBAC and ABAC
-# allow exactly when they have no reason to give, so a part that allows is
-# not asked for its (empty) reasons.
-deny_reasons := (rbac_reasons | abac_reasons) | risk_deny_reasons
+deny_reasons := (rbac.deny_reasons | abac.deny_reasons) | risk_deny_reasons
 
-rbac_reasons := set() if {
-	rbac.allow
-} else := rbac.deny_reasons
-
-abac_reasons := set() if {
-	abac.allow
-} else := abac.deny_reasons
-
-deny_explanation := sort(deny_reasons) if {
-	count(deny_reasons) > 0
+# explain lists reasons for a deny, sorted, or says that nothing allowed it.
+explain(reasons) := sort(reasons) if {
+	count(reasons) > 0
 } else := ["authz: no rule allowed the request; denied by default"]
 
 step_up_obligation := {
