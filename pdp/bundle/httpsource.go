@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -72,11 +71,7 @@ func (s *httpSource) fetch(ctx context.Context) (*fetched, error) {
 	defer cancel()
 	resp, err := s.do(ctx, wait)
 	if err != nil {
-		// A *url.Error repeats the method and the full URL, credentials and query included.
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%w: GET %s: %w", ErrSource, s.display, err)
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrSource, s.display, redact.TransportError(err))
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {

@@ -4,7 +4,10 @@
 // redact them here so that what counts as a secret in a URL is decided once.
 package redact
 
-import "net/url"
+import (
+	"errors"
+	"net/url"
+)
 
 // URL returns raw without user info, query and fragment, which may hold credentials
 // (https://user:password@host, presigned object store URLs carry their signature in the
@@ -17,4 +20,14 @@ func URL(raw string) string {
 	}
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
 	return u.String()
+}
+
+// TransportError returns err without the request line a *url.Error (what net/http's Client.Do
+// fails with) repeats: the method and the full URL, credentials and query included. The caller
+// names the URL itself, redacted.
+func TransportError(err error) error {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return ue.Err
+	}
+	return err
 }

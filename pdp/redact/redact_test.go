@@ -1,6 +1,9 @@
 package redact
 
 import (
+	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -21,5 +24,20 @@ func TestURL(t *testing.T) {
 				t.Errorf("URL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTransportError(t *testing.T) {
+	inner := errors.New("connection refused")
+	wrapped := &url.Error{Op: "Get", URL: "https://idp.example/jwks?api_key=secret", Err: inner}
+	if got := TransportError(wrapped); got != inner {
+		t.Errorf("TransportError(url.Error) = %v, want the inner error", got)
+	}
+	if got := TransportError(fmt.Errorf("fetch: %w", wrapped)); got != inner {
+		t.Errorf("TransportError(wrapped url.Error) = %v, want the inner error", got)
+	}
+	other := errors.New("HTTP status 500")
+	if got := TransportError(other); got != other {
+		t.Errorf("TransportError(%v) = %v, want it unchanged", other, got)
 	}
 }

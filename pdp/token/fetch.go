@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // errResponseTooLarge marks a response body over its cap.
@@ -32,7 +34,7 @@ func getJSON(ctx context.Context, client *http.Client, rawURL string, maxBytes i
 	req.Header.Set("Accept", "application/json, application/jwk-set+json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redact.TransportError(err)
 	}
 	defer resp.Body.Close()
 	body, err := readCapped(resp.Body, maxBytes)

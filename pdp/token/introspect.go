@@ -160,7 +160,7 @@ func (in *introspector) call(ctx context.Context, raw string) (map[string]any, e
 	req.SetBasicAuth(url.QueryEscape(in.clientID), url.QueryEscape(in.clientSecret))
 	resp, err := in.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redact.TransportError(err)
 	}
 	defer resp.Body.Close()
 	body, err := readCapped(resp.Body, in.maxBytes)

@@ -248,9 +248,9 @@ func (r *remoteKeys) lastError() error {
 func (r *remoteKeys) describe(st *IssuerStats) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st.JWKSURL = r.jwksURL
+	st.JWKSURL = redact.URL(r.jwksURL)
 	if r.discovery {
-		st.JWKSURL = r.discovered
+		st.JWKSURL = redact.URL(r.discovered)
 	}
 	if !r.lastSuccess.IsZero() {
 		t := r.lastSuccess

@@ -126,7 +126,8 @@ func TestRemoteKeysOutageKeepsLastGood(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := newClock(testNow)
 			srv := newJWKSServer(t, good)
-			cfg := f.remoteConfig(srv.URL)
+			// A credential in the query must show neither in the status nor in its errors.
+			cfg := f.remoteConfig(srv.URL + "/jwks?api_key=hush")
 			cfg.Issuers[0].MaxJWKSBytes = 4096
 			// Long enough that the first fetch succeeds on a loaded machine under -race,
 			// short enough that the "timeout" row stays quick.
@@ -140,6 +141,9 @@ func TestRemoteKeysOutageKeepsLastGood(t *testing.T) {
 			st := v.Stats().Issuers[0]
 			if !slices.Equal(st.KeyIDs, []string{"rsa-1"}) || !strings.Contains(st.LastError, tc.want) {
 				t.Fatalf("stats = %+v, want keys [rsa-1] and an error mentioning %q", st, tc.want)
+			}
+			if st.JWKSURL != srv.URL+"/jwks" || strings.Contains(st.LastError, "hush") {
+				t.Fatalf("stats = %+v, want the key set URL and errors without its query", st)
 			}
 		})
 	}
