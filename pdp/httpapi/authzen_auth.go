@@ -48,12 +48,15 @@ func newPEPAuth(s *Server) *pepAuth {
 // check authenticates r, returning an error the one classifier maps to 401 or 403.
 func (a *pepAuth) check(r *http.Request) error {
 	switch a.mode {
+	case pepAuthNone:
+		return nil
 	case pepAuthAPIKey:
 		return a.checkAPIKey(r)
 	case pepAuthJWT:
 		return a.checkToken(r)
 	default:
-		return nil
+		// config.Validate refuses other modes; a Server built around it fails closed.
+		return fmt.Errorf("authzen.pep_auth %q is not a mode", a.mode)
 	}
 }
 

@@ -45,6 +45,8 @@ func TestPEPAuthentication(t *testing.T) {
 		{name: "invalid PEP token", edit: jwt, headers: []string{"Authorization", "Bearer forged"}, status: 401,
 			challenge: `error="invalid_token"`},
 		{name: "no PEP token", edit: jwt, status: 401, challenge: `Bearer realm="verdict"`},
+		// config.Validate refuses unknown modes; a Server built without it still trusts no one.
+		{name: "unknown mode", edit: func(c *config.Config) { c.AuthZEN.PEPAuth = "mtls" }, status: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

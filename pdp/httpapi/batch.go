@@ -64,18 +64,21 @@ func (sem evalSemantic) decides(allow bool) bool {
 // order, and returns how many leading items make the answer: n for execute_all, or up to and
 // including the first item (in request order) that decides a short-circuit semantic. Items
 // after a deciding one that have not started are skipped; items already in flight finish (and
-// are logged) but are not answered. eval stores its own result and reports whether it allowed;
-// a panicking eval counts as a deny.
+// are logged) but are not answered. eval stores its own result and reports whether it allowed.
+// A panicking eval stops the hand-out and, once every worker has ended, panics again in the
+// caller's goroutine, where the recovery middleware logs it and answers 500 for the whole
+// request: no item is answered with a decision that was never made.
 func runBatch(ctx context.Context, n, limit int, sem evalSemantic, eval func(ctx context.Context, i int) bool) int {
 	var (
-		mu    sync.Mutex
-		next  int
-		first = n // the smallest index known to decide the batch
+		mu      sync.Mutex
+		next    int
+		first   = n // the smallest index known to decide the batch
+		crashed any // the first panic of an item
 	)
 	take := func() (int, bool) {
 		mu.Lock()
 		defer mu.Unlock()
-		if next >= n || next > first {
+		if next >= n || next > first || crashed != nil {
 			return 0, false
 		}
 		next++
@@ -86,34 +89,38 @@ func runBatch(ctx context.Context, n, limit int, sem evalSemantic, eval func(ctx
 		first = min(first, i)
 		mu.Unlock()
 	}
+	run := func(i int) {
+		defer func() {
+			if v := recover(); v != nil {
+				mu.Lock()
+				if crashed == nil {
+					crashed = v
+				}
+				mu.Unlock()
+			}
+		}()
+		if sem.decides(eval(ctx, i)) {
+			decided(i)
+		}
+	}
 	var wg sync.WaitGroup
 	for range max(1, min(limit, n)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i, ok := take(); ok; i, ok = take() {
-				if sem.decides(safeEval(ctx, i, eval)) {
-					decided(i)
-				}
+				run(i)
 			}
 		}()
 	}
 	wg.Wait()
+	if crashed != nil {
+		panic(fmt.Sprintf("batch item: %v", crashed))
+	}
 	if first == n {
 		return n
 	}
 	return first + 1
-}
-
-// safeEval runs one item, turning a panic into a deny so one bad item cannot take the process
-// down from a goroutine the recovery middleware does not cover.
-func safeEval(ctx context.Context, i int, eval func(ctx context.Context, i int) bool) (allow bool) {
-	defer func() {
-		if recover() != nil {
-			allow = false
-		}
-	}()
-	return eval(ctx, i)
 }
 
 // isAbsent reports whether a raw JSON member was left out or sent as null.
