@@ -61,8 +61,18 @@ func (c *Client) Evaluations(ctx context.Context, req EvaluationsRequest) ([]Eva
 	if len(req.Evaluations) == 0 {
 		return []EvaluationResult{out.EvaluationResult}, nil
 	}
-	if len(out.Evaluations) == 0 || len(out.Evaluations) > len(req.Evaluations) {
-		return nil, fmt.Errorf("client: %d answers to %d evaluations", len(out.Evaluations), len(req.Evaluations))
+	if err := checkAnswers(len(out.Evaluations), len(req.Evaluations)); err != nil {
+		return nil, err
 	}
 	return out.Evaluations, nil
+}
+
+// checkAnswers fails unless a batch of asked items got between one and asked answers (fewer
+// when a short-circuit semantic truncated it), so a caller pairing answers with its requests
+// by index never reads past them.
+func checkAnswers(got, asked int) error {
+	if got == 0 || got > asked {
+		return fmt.Errorf("client: %d answers to %d evaluations", got, asked)
+	}
+	return nil
 }

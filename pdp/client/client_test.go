@@ -149,6 +149,10 @@ func TestAuthorizeBatch(t *testing.T) {
 	if _, err := c.AuthorizeBatch(context.Background(), "tok", nil, ""); err == nil {
 		t.Error("an empty batch was sent")
 	}
+	// More answers than requests would let a caller pairing them by index read past its own.
+	if ds, err := c.AuthorizeBatch(context.Background(), "tok", []Request{{}}, ""); err == nil {
+		t.Errorf("2 answers to 1 request accepted: %+v", ds)
+	}
 }
 
 func TestEvaluations(t *testing.T) {

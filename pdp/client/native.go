@@ -95,8 +95,13 @@ func (c *Client) AuthorizeBatch(ctx context.Context, token string, reqs []Reques
 	var out struct {
 		Evaluations []Decision `json:"evaluations"`
 	}
-	err := c.call(ctx, "/v1/authorize/batch", bearer(token), body, &out)
-	return out.Evaluations, err
+	if err := c.call(ctx, "/v1/authorize/batch", bearer(token), body, &out); err != nil {
+		return nil, err
+	}
+	if err := checkAnswers(len(out.Evaluations), len(reqs)); err != nil {
+		return nil, err
+	}
+	return out.Evaluations, nil
 }
 
 type options struct {
