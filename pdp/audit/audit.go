@@ -40,7 +40,10 @@ type Logger struct {
 	log     *slog.Logger
 	dropped atomic.Uint64
 	done    chan struct{}
-	once    sync.Once
+	// mu orders Log's sends before Close's close of queue: a handler still running when
+	// shutdown gives up on it may log after Close, and that record is dropped, not a panic.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // New starts a Logger writing JSON lines to w through a queue of the given size. A nil w
@@ -56,10 +59,16 @@ func New(w io.Writer, buffer int, log *slog.Logger) *Logger {
 	return l
 }
 
-// Log queues r for writing. It never blocks: when the queue is full the record is dropped
-// and counted.
+// Log queues r for writing. It never blocks: when the queue is full, or the Logger is closed,
+// the record is dropped and counted.
 func (l *Logger) Log(r Record) {
 	if l.queue == nil {
+		return
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		l.dropped.Add(1)
 		return
 	}
 	select {
@@ -74,11 +83,12 @@ func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
 
 // Close stops accepting records and waits until the queued ones are written or ctx ends.
 func (l *Logger) Close(ctx context.Context) error {
-	l.once.Do(func() {
-		if l.queue != nil {
-			close(l.queue)
-		}
-	})
+	l.mu.Lock()
+	if l.queue != nil && !l.closed {
+		close(l.queue)
+	}
+	l.closed = true
+	l.mu.Unlock()
 	select {
 	case <-l.done:
 		return nil

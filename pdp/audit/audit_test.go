@@ -75,3 +75,20 @@ func TestNilWriterDiscards(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestLogAfterClose: a handler still running when shutdown gave up on it may log after Close;
+// the record is dropped and counted rather than sent on a closed queue (a panic).
+func TestLogAfterClose(t *testing.T) {
+	var buf lockedBuffer
+	l := New(&buf, 4, slog.New(slog.DiscardHandler))
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.Log(Record{DecisionID: "late"})
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if d := l.Dropped(); d != 1 {
+		t.Errorf("dropped = %d, want 1", d)
+	}
+}
