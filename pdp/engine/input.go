@@ -9,8 +9,9 @@ import (
 )
 
 // ErrInvalidInput means the input could not be turned into a policy input document (a
-// property that is not a JSON value, a malformed json.Number). It is always returned together
-// with ErrEvaluation, so callers that only know ErrEvaluation still deny.
+// property that is not a JSON value, a malformed json.Number, a number too large for OPA). It
+// is always returned together with ErrEvaluation, so callers that only know ErrEvaluation still
+// deny; callers that blame the request for it must check ErrInvalidInput first.
 var ErrInvalidInput = errors.New("invalid policy input")
 
 // Interned keys of the input document.

@@ -67,6 +67,7 @@ func TestInputErrors(t *testing.T) {
 		{name: "bad number in action", in: &Input{Action: Action{Properties: map[string]any{"n": json.Number("")}}}},
 		{name: "bad number deep in a list", in: &Input{Context: map[string]any{"l": []any{map[string]any{"n": json.Number("1.")}}}}},
 		{name: "bad number in claims", in: &Input{Token: &Token{Claims: map[string]any{"exp": json.Number("soon")}}}},
+		{name: "number too big for OPA", in: &Input{Context: map[string]any{"x": json.Number("1e999999")}}},
 		{name: "function in context", in: &Input{Context: map[string]any{"f": func() {}}}},
 		{name: "channel in claims", in: &Input{Token: &Token{Claims: map[string]any{"c": make(chan int)}}}},
 	}

@@ -73,6 +73,11 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied"}
 	case errors.Is(err, engine.ErrInvalidPath):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "invalid document path"}
+	case errors.Is(err, engine.ErrInvalidInput):
+		// The engine wraps it with ErrEvaluation too, so it must come before that case. The
+		// detail (OPA's text, the value) stays in the log.
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest,
+			message: "a value in the request cannot be used as policy input, such as a number out of range"}
 	case errors.Is(err, errBodyTooLarge):
 		return apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge, message: err.Error()}
 	case errors.Is(err, errUnsupportedCT):
