@@ -196,3 +196,10 @@ test_ownership_from_data if {
 	abac.allow with input as req("alice", ["auditor"], acme, "read", others) with data.verdict.config.ownership as ownership
 	abac.allow with input as req("alice", ["editor"], acme, "update", others) with data.verdict.config.ownership as ownership
 }
+
+test_ownership_bypass_through_inheritance if {
+	# editor inherits viewer, so a bypass granted to viewer reaches editors.
+	ownership := {"actions": ["update"], "bypass_roles": ["viewer"]}
+	abac.allow with input as req("alice", ["editor"], acme, "update", others) with data.verdict.config.ownership as ownership
+	not abac.allow with input as req("alice", ["auditor"], acme, "update", others) with data.verdict.config.ownership as ownership
+}
