@@ -127,6 +127,27 @@ func TestQueryCachesPreparedQueries(t *testing.T) {
 	}
 }
 
+// TestQueryCompileError: a path no document can have (into a boolean) is the caller's
+// mistake, refused with ErrInvalidPath, and the refusal is cached like a prepared query so a
+// repeated bad path is not compiled again.
+func TestQueryCompileError(t *testing.T) {
+	e := newEngine(t, config.Policy{})
+	s := activate(t, e, loadEditor(t))
+	const path = "verdict/authz/decision/allow/foo"
+	for i := range 2 {
+		_, defined, err := s.Query(context.Background(), "/"+path, nil)
+		if !errors.Is(err, ErrInvalidPath) || errors.Is(err, ErrEvaluation) || defined {
+			t.Fatalf("call %d: Query() = %v, %v; want ErrInvalidPath alone", i, defined, err)
+		}
+	}
+	if entry, ok := s.queries.Peek(path); !ok || entry.err == nil {
+		t.Errorf("cache entry for %s = %+v, %v; want the compile error", path, entry, ok)
+	}
+	if n := s.queries.Len(); n != 1 {
+		t.Errorf("cached queries = %d, want 1", n)
+	}
+}
+
 func TestQueryTimeout(t *testing.T) {
 	e := newEngine(t, config.Policy{DecisionTimeout: 50 * time.Millisecond})
 	s := activate(t, e, decisionBundle(t, "slow", `decision := true

@@ -21,7 +21,8 @@ import (
 // bundleName is the name the bundle is activated under (module ids, /system/bundles/<name>).
 const bundleName = "verdict"
 
-// queryCacheSize bounds the prepared queries a snapshot keeps for Query, one per path.
+// queryCacheSize bounds the prepared queries (and paths that fail to compile) a snapshot keeps
+// for Query, one per path.
 const queryCacheSize = 128
 
 // Snapshot is one activated bundle revision: its store, compiler and prepared decision query.
@@ -35,7 +36,7 @@ type Snapshot struct {
 	store       storage.Store
 	compiler    *ast.Compiler
 	decision    rego.PreparedEvalQuery
-	queries     *lru.Cache[string, rego.PreparedEvalQuery]
+	queries     *lru.Cache[string, preparedQuery]
 }
 
 // Revision returns the revision of the bundle the snapshot was built from.
@@ -60,7 +61,7 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 	if len(compiler.GetRules(e.entrypoint)) == 0 {
 		return nil, fmt.Errorf("activate revision %s: entrypoint %s is not defined by any rule in the bundle", revision, e.entrypoint)
 	}
-	queries, err := lru.New[string, rego.PreparedEvalQuery](queryCacheSize)
+	queries, err := lru.New[string, preparedQuery](queryCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}

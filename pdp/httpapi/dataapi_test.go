@@ -34,6 +34,8 @@ func TestDataAPI(t *testing.T) {
 		{name: "malformed GET input", method: "GET", path: "/v1/data/fixture?input=%7B", status: 400, code: opaCodeInvalidParameter},
 		{name: "not JSON", method: "POST", path: "/v1/data/fixture", body: `{}`, headers: []string{"Content-Type", "text/plain"},
 			status: 415, code: opaCodeInvalidParameter},
+		{name: "path into a boolean", method: "POST", path: "/v1/data/verdict/authz/allow/foo", body: `{}`, status: 400,
+			code: opaCodeInvalidParameter},
 		{name: "evaluation error", method: "POST", path: "/v1/data/verdict/authz/decision",
 			body: `{"input":{"action":{"name":"explode"}}}`, status: 500, code: opaCodeInternal},
 		{name: "method not allowed", method: "PUT", path: "/v1/data/fixture", body: `{}`, status: 405, code: opaCodeInvalidOperation},
