@@ -123,13 +123,10 @@ func (s *httpSource) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > s.maxBytes {
 		return nil, fmt.Errorf("%w: download is %d bytes, over the limit of %d bytes", ErrTooLarge, resp.ContentLength, s.maxBytes)
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, s.maxBytes+1))
+	raw, err := readAllLimited(resp.Body, s.maxBytes)
 	s.onBytes(len(raw))
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(raw)) > s.maxBytes {
-		return nil, fmt.Errorf("%w: download is over the limit of %d bytes", ErrTooLarge, s.maxBytes)
 	}
 	return raw, nil
 }

@@ -157,13 +157,15 @@ func FromFS(fsys fs.FS) (*opabundle.Bundle, error) {
 	return b, nil
 }
 
+// readAllLimited reads all of r, failing with ErrTooLarge past maxBytes. On failure it still
+// returns what it read, for download counters; callers must not use it.
 func readAllLimited(r io.Reader, maxBytes int64) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
 	if err != nil {
-		return nil, err
+		return raw, err
 	}
 	if int64(len(raw)) > maxBytes {
-		return nil, fmt.Errorf("%w: archive is over the limit of %d bytes", ErrTooLarge, maxBytes)
+		return raw, fmt.Errorf("%w: archive is over the limit of %d bytes", ErrTooLarge, maxBytes)
 	}
 	return raw, nil
 }
