@@ -99,6 +99,8 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusServiceUnavailable, code: CodeVerificationOffline, message: "the access token cannot be verified right now"}
 	case errors.Is(err, errAdminDisabled):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
+	case errors.Is(err, revocation.ErrInvalid):
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "the revocation lacks its issuer, jti or subject"}
 	case errors.Is(err, revocation.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeRevocationOffline, message: "the revocation store is unavailable"}
 	case errors.Is(err, engine.ErrNoPolicy):

@@ -43,8 +43,9 @@ func (s *Server) revocationRoutes() {
 // handleRevoke is RFC 7009 token revocation: the token comes in a form, Verdict verifies it to
 // learn its issuer, jti and exp, and records the revocation. A token that does not verify
 // (unknown, expired, forged, already revoked) is answered 200 like a revoked one, as the RFC
-// asks: there is nothing left to revoke. token_type_hint is accepted and ignored; Verdict only
-// knows access tokens.
+// asks: there is nothing left to revoke. A valid token Verdict cannot revoke alone (no jti, no
+// issuer) is a 400 that says why. token_type_hint is accepted and ignored; Verdict only knows
+// access tokens.
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	raw, err := s.revokeForm(w, r)
 	if err != nil {
@@ -63,6 +64,11 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	case p.TokenID == "":
 		s.writeError(w, r, badRequest("the token has no jti, so it cannot be revoked alone; revoke its subject at "+pathAdminRevocations))
+		return
+	case p.Issuer == "":
+		// Only an introspection answer without iss, with no tokens.introspection.issuer to
+		// stand in: a revocation is keyed by issuer, so there is none to record.
+		s.writeError(w, r, badRequest("the token has no issuer, so it cannot be revoked; set tokens.introspection.issuer"))
 		return
 	}
 	if _, err := s.deps.Revocations.RevokeToken(r.Context(), p.Issuer, p.TokenID, p.ExpiresAt); err != nil {

@@ -69,6 +69,8 @@ var revokeVerifier = verifierFunc(func(_ context.Context, raw string) (*token.Pr
 		return &token.Principal{Kind: "jwt", Issuer: revokeIss, Subject: "alice", TokenID: "jti-1", ExpiresAt: exp}, nil
 	case "no-jti-token":
 		return &token.Principal{Kind: "jwt", Issuer: revokeIss, Subject: "alice", ExpiresAt: exp}, nil
+	case "no-iss-token": // an introspection answer without iss, no configured issuer
+		return &token.Principal{Kind: "opaque", Subject: "alice", TokenID: "jti-2", ExpiresAt: exp}, nil
 	case "offline":
 		return nil, fmt.Errorf("%w: keys unavailable", token.ErrUnavailable)
 	default:
@@ -188,6 +190,7 @@ func TestRevokeEndpoint(t *testing.T) {
 		{name: "malformed form", body: "token=%zz", status: 400, code: CodeInvalidRequest},
 		{name: "body over the limit", body: form("token", strings.Repeat("x", 2048)), status: 413, code: CodeBodyTooLarge},
 		{name: "token without jti", body: form("token", "no-jti-token"), status: 400, code: CodeInvalidRequest},
+		{name: "token without issuer", body: form("token", "no-iss-token"), status: 400, code: CodeInvalidRequest},
 		{name: "verification unavailable", body: form("token", "offline"), status: 503, code: CodeVerificationOffline},
 		{name: "store unavailable", body: form("token", "good-token"), storeErr: revocation.ErrUnavailable, status: 503,
 			code: CodeRevocationOffline},
@@ -314,6 +317,28 @@ func TestRevokeWithStore(t *testing.T) {
 	body := jsonBody(t, rec)
 	if body["not_before"] != revokeNow.Format(time.RFC3339) || body["expires_at"] == nil {
 		t.Errorf("response %s", rec.Body)
+	}
+}
+
+// TestRevokeWithoutIssuerWithStore: the real store refuses an empty issuer; the endpoint says
+// why before asking it, and a store refusal would be a 400 too, never a 500.
+func TestRevokeWithoutIssuerWithStore(t *testing.T) {
+	cfg := revocation.ConfigFrom(config.Default())
+	cfg.Path = filepath.Join(t.TempDir(), "revocations.db")
+	store, err := revocation.Open(context.Background(), cfg, revocation.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	s := newRevokeServer(t, []string{digestOf(adminKey)}, store)
+	rec := send(t, s, http.MethodPost, pathRevoke, form("token", "no-iss-token"), "Content-Type", formContentType,
+		"X-API-Key", adminKey)
+	checkRevocation(t, rec.Code, rec.Body.String(), 400, CodeInvalidRequest)
+	if !strings.Contains(rec.Body.String(), "no issuer") {
+		t.Errorf("body %s does not say the token has no issuer", rec.Body)
+	}
+	if _, err := store.RevokeToken(context.Background(), "", "jti-2", time.Time{}); classify(err).status != 400 {
+		t.Errorf("a store refusal (%v) is classified %+v, want a 400", err, classify(err))
 	}
 }
 
