@@ -1,5 +1,6 @@
 # Package verdict.authz combines RBAC, ABAC and risk into the decision that
-# Verdict returns (DESIGN.md §3). The entrypoint is data.verdict.authz.decision.
+# Verdict returns (docs/policies.md, "The contract with Verdict"). The
+# entrypoint is data.verdict.authz.decision.
 #
 # A request is allowed only when RBAC allows it, ABAC has no objection and risk
 # does not block it. High risk blocks everything but the exempt requests

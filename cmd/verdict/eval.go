@@ -23,7 +23,7 @@ func newEvalCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate one decision offline and print it with its reasons",
-		Long: "Evaluate one decision offline. --input is a policy input document (DESIGN.md §3) as JSON, " +
+		Long: "Evaluate one decision offline. --input is a policy input document (see docs/policies.md) as JSON, " +
 			"or - for standard input. With --token the token is verified against the configured issuers " +
 			"(and the development issuer with --dev) and replaces the input's subject.",
 		Args: cobra.NoArgs,
