@@ -267,10 +267,29 @@ func TestDecideCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// A canceled caller gets either the answer (evaluation finished before looking) or a
-	// deny with ErrEvaluation; never a timeout and never an allow with an error.
+	// deny with ErrEvaluation and context.Canceled; never a timeout and never an allow with an
+	// error.
 	got, err := e.Decide(ctx, editorInput("read", "acme"))
-	if err != nil && (!errors.Is(err, ErrEvaluation) || got.Allow) {
+	if err != nil && (!errors.Is(err, ErrEvaluation) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) || got.Allow) {
 		t.Fatalf("Decide() = %+v, %v", got, err)
+	}
+}
+
+// TestDecideCanceledMidEvaluation: a caller that goes away stops a long evaluation, and the
+// error says so (context.Canceled), so the transport can tell it from a failing policy.
+func TestDecideCanceledMidEvaluation(t *testing.T) {
+	e := newEngine(t, config.Policy{DecisionTimeout: time.Minute})
+	activate(t, e, decisionBundle(t, "slow", `decision := {"allow": count([1 |
+	some a in numbers.range(1, 500)
+	some b in numbers.range(1, 500)
+	some c in numbers.range(1, 500)
+]) > 0}`))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(20*time.Millisecond, cancel)
+	got, err := e.Decide(ctx, editorInput("read", "acme"))
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrEvaluation) || errors.Is(err, ErrTimeout) || got.Allow {
+		t.Fatalf("Decide() = %+v, %v; want a deny with ErrEvaluation and context.Canceled", got, err)
 	}
 }
 

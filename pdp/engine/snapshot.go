@@ -122,8 +122,9 @@ func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQ
 
 // Decide evaluates in against this snapshot within the decision timeout. Every outcome
 // carries the snapshot's revision. Anything but an allow from the policy is a deny: with
-// ErrTimeout when the timeout fired, ErrEvaluation (and ErrInvalidInput for a bad input) for
-// everything else. The evaluation error is in the returned error only, never in Reasons.
+// ErrTimeout when the timeout fired, ErrEvaluation for everything else, together with
+// ErrInvalidInput for a bad input and with context.Canceled when ctx was cancelled (the caller
+// went away). The evaluation error is in the returned error only, never in Reasons.
 func (s *Snapshot) Decide(ctx context.Context, in *Input) (Decision, error) {
 	input, err := inputValue(in)
 	if err != nil {
@@ -165,6 +166,8 @@ func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input as
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return nil, fmt.Errorf("%w (limit %s)", ErrTimeout, s.timeout)
 	case ctx.Err() != nil:
+		// Cancelled: the caller went away. Keep context.Canceled in the chain so the transport
+		// can tell a gone client from a policy that failed.
 		return nil, fmt.Errorf("%w: %w", ErrEvaluation, ctx.Err())
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrEvaluation, err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -27,6 +28,7 @@ const (
 	CodeAccessDenied        = "access_denied"
 	CodeStepUpRequired      = "insufficient_user_authentication"
 	CodeRevocationOffline   = "revocation_unavailable"
+	CodeRequestCancelled    = "request_cancelled"
 )
 
 // Request errors raised by decoding and validation.
@@ -95,6 +97,11 @@ func classify(err error) apiError {
 	case errors.Is(err, token.ErrInvalidToken):
 		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: "the access token is invalid",
 			challenge: `Bearer realm="verdict", error="invalid_token"`}
+	case errors.Is(err, context.Canceled):
+		// The client went away (or the server is shutting the request down) before an answer:
+		// no fault of the policy, and nobody reads this answer. Checked before the engine's
+		// ErrEvaluation, which the engine wraps it with.
+		return apiError{status: http.StatusServiceUnavailable, code: CodeRequestCancelled, message: "the request was cancelled before an answer"}
 	case errors.Is(err, token.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeVerificationOffline, message: "the access token cannot be verified right now"}
 	case errors.Is(err, errAdminDisabled):
@@ -127,7 +134,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := classify(err)
 	rid := requestID(r.Context())
 	level := s.log.Info
-	if e.status >= 500 {
+	if e.status >= 500 && e.code != CodeRequestCancelled {
 		level = s.log.Error
 	}
 	level("request failed", "request_id", rid, "path", r.URL.Path, "status", e.status, "code", e.code, "error", err)

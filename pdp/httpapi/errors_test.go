@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
@@ -65,6 +67,8 @@ func TestClassify(t *testing.T) {
 		{name: "evaluation error", err: fmt.Errorf("%w: conflicting values", engine.ErrEvaluation),
 			status: http.StatusInternalServerError, code: CodeEvaluationFailed},
 		{name: "timeout", err: engine.ErrTimeout, status: http.StatusInternalServerError, code: CodeEvaluationFailed},
+		{name: "client gone", err: fmt.Errorf("%w: %w", engine.ErrEvaluation, context.Canceled),
+			status: http.StatusServiceUnavailable, code: CodeRequestCancelled},
 		{name: "invalid path", err: engine.ErrInvalidPath, status: http.StatusBadRequest, code: CodeInvalidRequest},
 		{name: "unknown", err: errors.New("disk on fire"), status: http.StatusInternalServerError, code: CodeInternal},
 	}
@@ -105,6 +109,57 @@ func TestHugeNumberIsInvalidRequest(t *testing.T) {
 			}
 			if strings.Contains(rec.Body.String(), "too big") {
 				t.Errorf("body %s echoes the raw error", rec.Body)
+			}
+			if level, msg := log.highest(); level >= slog.LevelError {
+				t.Errorf("logged %q at %s", msg, level)
+			}
+		})
+	}
+}
+
+// slowPolicy is the standard test policy cut to a decision that takes minutes unless stopped.
+const slowPolicy = `package verdict.authz
+
+decision := {"allow": count([1 |
+	some a in numbers.range(1, 500)
+	some b in numbers.range(1, 500)
+	some c in numbers.range(1, 500)
+]) > 0}
+`
+
+// TestClientGoneIsNotAnEvaluationError: a client that disconnects mid-evaluation cancels the
+// request context. That is no fault of the policy or of Verdict: it is logged at Info and
+// answered (to nobody) 503 request_cancelled, not 500 evaluation_failed at Error.
+func TestClientGoneIsNotAnEvaluationError(t *testing.T) {
+	tests := []struct {
+		name, path, body, code string
+		headers                []string
+	}{
+		{name: "native", path: "/v1/authorize", code: CodeRequestCancelled, headers: []string{"Authorization", "Bearer alice-token"},
+			body: `{"action":"read","resource":{"type":"record","id":"r"}}`},
+		{name: "AuthZEN", path: pathEvaluation, code: CodeRequestCancelled,
+			body: `{"subject":{"type":"user","id":"alice"},"action":{"name":"read"},"resource":{"type":"record","id":"r"}}`},
+		{name: "Data API", path: "/v1/data/verdict/authz/decision", code: opaCodeInternal, body: `{"input":{}}`},
+	}
+	s := newTestServerWith(t, nil, map[string]string{"authz.rego": slowPolicy})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := logTo(s)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			time.AfterFunc(20*time.Millisecond, cancel)
+			req := httptest.NewRequestWithContext(ctx, http.MethodPost, tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			for i := 0; i+1 < len(tt.headers); i += 2 {
+				req.Header.Set(tt.headers[i], tt.headers[i+1])
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"code":"`+tt.code+`"`) {
+				t.Fatalf("status %d, body %s; want 503 %s", rec.Code, rec.Body, tt.code)
+			}
+			if strings.Contains(rec.Body.String(), `"allow":true`) || strings.Contains(rec.Body.String(), `"decision":true`) {
+				t.Errorf("body %s allows", rec.Body)
 			}
 			if level, msg := log.highest(); level >= slog.LevelError {
 				t.Errorf("logged %q at %s", msg, level)
