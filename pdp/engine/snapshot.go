@@ -30,7 +30,6 @@ const queryCacheSize = 128
 type Snapshot struct {
 	revision    string
 	activatedAt time.Time
-	entrypoint  ast.Ref
 	timeout     time.Duration
 	caches      caches
 	store       storage.Store
@@ -66,13 +65,12 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
 	s := &Snapshot{
-		revision:   revision,
-		entrypoint: e.entrypoint,
-		timeout:    e.cfg.DecisionTimeout,
-		caches:     e.caches,
-		store:      store,
-		compiler:   compiler,
-		queries:    queries,
+		revision: revision,
+		timeout:  e.cfg.DecisionTimeout,
+		caches:   e.caches,
+		store:    store,
+		compiler: compiler,
+		queries:  queries,
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
