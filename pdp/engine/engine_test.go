@@ -266,12 +266,24 @@ func TestDecideCanceled(t *testing.T) {
 	activate(t, e, decisionBundle(t, "r", `decision := true`))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	// A canceled caller gets either the answer (evaluation finished before looking) or a
-	// deny with ErrEvaluation and context.Canceled; never a timeout and never an allow with an
-	// error.
+	// A canceled caller gets a deny with ErrEvaluation and context.Canceled, even when the
+	// evaluation finishes before it notices; never a timeout and never an allow.
 	got, err := e.Decide(ctx, editorInput("read", "acme"))
-	if err != nil && (!errors.Is(err, ErrEvaluation) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) || got.Allow) {
+	if !errors.Is(err, ErrEvaluation) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) || got.Allow {
 		t.Fatalf("Decide() = %+v, %v", got, err)
+	}
+}
+
+// TestDecidePastDeadline: a context whose deadline has passed gets ErrTimeout and a deny, even
+// for a policy quick enough to finish before the halt reaches it.
+func TestDecidePastDeadline(t *testing.T) {
+	e := newEngine(t, config.Policy{})
+	activate(t, e, decisionBundle(t, "r", `decision := true`))
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	got, err := e.Decide(ctx, editorInput("read", "acme"))
+	if !errors.Is(err, ErrTimeout) || got.Allow {
+		t.Fatalf("Decide() = %+v, %v; want a deny with ErrTimeout", got, err)
 	}
 }
 

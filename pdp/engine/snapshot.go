@@ -157,7 +157,9 @@ func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input as
 		opts = append(opts, rego.EvalParsedInput(input))
 	}
 	rs, err := pq.Eval(ctx, opts...)
-	if err == nil {
+	// A short evaluation can finish before the halt reaches it: an answer given after the
+	// deadline, or to a caller already gone, is not given at all.
+	if err == nil && ctx.Err() == nil {
 		return rs, nil
 	}
 	switch {
