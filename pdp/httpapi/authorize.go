@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"time"
 
@@ -102,17 +103,22 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 }
 
 // input builds the policy input: the subject from the verified principal, the rest from the
-// request. context.time is always the server's clock: the risk rules judge off-hours access and
-// MFA freshness by it, so a caller must not be able to choose it.
+// request, context.time from the server's clock.
 func (s *Server) input(p *token.Principal, req *authorizeRequest) *engine.Input {
-	ctx := req.Context
-	if ctx == nil {
-		ctx = map[string]any{}
-	}
-	ctx["time"] = s.now().UTC().Format(time.RFC3339)
-	in := &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: ctx}
+	in := &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: req.Context}
 	ApplyPrincipal(in, p)
+	s.stampTime(in)
 	return in
+}
+
+// stampTime sets context.time to the server's clock on every API: risk rules judge off-hours
+// access and MFA freshness by it, so no caller chooses it. The caller's context is copied
+// first; batch items share their default context.
+func (s *Server) stampTime(in *engine.Input) {
+	ctx := make(map[string]any, len(in.Context)+1)
+	maps.Copy(ctx, in.Context)
+	ctx["time"] = s.now().UTC().Format(time.RFC3339)
+	in.Context = ctx
 }
 
 // ApplyPrincipal sets the input's subject and token from a verified principal, replacing

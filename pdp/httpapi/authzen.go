@@ -3,9 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"net/http"
-	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
@@ -119,7 +117,7 @@ func (a *standardAPIs) evaluateAll(r *http.Request, wire *azWire, items []json.R
 		return nil, err
 	}
 	results := make([]azDecision, len(items))
-	n := runBatch(r.Context(), len(items), a.cfg.Server.BatchConcurrency, sem, func(ctx context.Context, i int) bool {
+	n := a.runItems(r.Context(), len(items), sem, func(ctx context.Context, i int) bool {
 		results[i] = a.item(ctx, r.URL.Path, dir, i, items[i], defaults)
 		return results[i].Decision
 	})
@@ -178,14 +176,4 @@ func (a *standardAPIs) azResult(id string, d engine.Decision) azDecision {
 		res.Context = ctx
 	}
 	return res
-}
-
-// stampTime sets context.time to the server's clock, as the native API does: risk rules judge
-// off-hours access and MFA freshness by it, so no caller chooses it. The caller's context is
-// copied first; batch items share their default context.
-func (a *standardAPIs) stampTime(in *engine.Input) {
-	ctx := make(map[string]any, len(in.Context)+1)
-	maps.Copy(ctx, in.Context)
-	ctx["time"] = a.now().UTC().Format(time.RFC3339)
-	in.Context = ctx
 }

@@ -48,6 +48,19 @@ func parseSemantic(raw json.RawMessage) (evalSemantic, error) {
 	}
 }
 
+// runItems runs a batch's items under the server's bounds: at most server.batch_concurrency at
+// once, and all within server.write_timeout, past which the answer could no longer be written,
+// so items still to run fail with the deadline (a deny with an error) instead of working on for
+// nobody.
+func (s *Server) runItems(ctx context.Context, n int, sem evalSemantic, eval func(ctx context.Context, i int) bool) int {
+	if t := s.cfg.Server.WriteTimeout; t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	return runBatch(ctx, n, s.cfg.Server.BatchConcurrency, sem, eval)
+}
+
 // decides reports whether an item with this outcome ends the batch.
 func (sem evalSemantic) decides(allow bool) bool {
 	switch sem {

@@ -48,7 +48,7 @@ func (s *Server) handleAuthorizeBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	items := make([]batchItem, len(req.Evaluations))
-	n := runBatch(r.Context(), len(items), s.cfg.Server.BatchConcurrency, sem, func(ctx context.Context, i int) bool {
+	n := s.runItems(r.Context(), len(items), sem, func(ctx context.Context, i int) bool {
 		items[i] = s.nativeItem(ctx, r.URL.Path, p, i, req.Evaluations[i])
 		return items[i].Allow
 	})

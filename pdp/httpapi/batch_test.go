@@ -97,6 +97,27 @@ func TestRunBatchPanicReachesCaller(t *testing.T) {
 	t.Error("runBatch returned after an item panicked")
 }
 
+// TestBatchWithinWriteTimeout: items that could only finish after server.write_timeout (when the
+// answer can no longer be written) are denied with the deadline, not evaluated for nobody.
+func TestBatchWithinWriteTimeout(t *testing.T) {
+	s := newTestServer(t, func(c *config.Config) { c.Server.WriteTimeout = time.Nanosecond })
+	body := `{"evaluations":[{"action":"read","resource":` + record1 + `},{"action":"read","resource":` + record1 + `}]}`
+	rec := send(t, s, http.MethodPost, "/v1/authorize/batch", body, "Authorization", "Bearer alice-token")
+	if rec.Code != 200 {
+		t.Fatalf("status %d; body %s", rec.Code, rec.Body)
+	}
+	items, _ := jsonBody(t, rec)["evaluations"].([]any)
+	if len(items) != 2 {
+		t.Fatalf("%d items, want 2: %s", len(items), rec.Body)
+	}
+	for i, it := range items {
+		item := it.(map[string]any)
+		if item["allow"] != false || item["error"] == nil {
+			t.Errorf("item %d: %v, want a deny with an error", i, item)
+		}
+	}
+}
+
 func TestNativeBatch(t *testing.T) {
 	s := newTestServer(t, func(c *config.Config) { c.Server.MaxBatch = 3 })
 	auth := []string{"Authorization", "Bearer alice-token"}

@@ -136,7 +136,7 @@ func (a *standardAPIs) runSearch(ctx context.Context, path string, q *searchQuer
 func (a *standardAPIs) evaluateCandidates(ctx context.Context, path string, q *searchQuery, from, n int) ([]bool, error) {
 	allowed := make([]bool, n)
 	errs := make([]error, n)
-	runBatch(ctx, n, a.cfg.Server.BatchConcurrency, executeAll, func(ctx context.Context, j int) bool {
+	a.runItems(ctx, n, executeAll, func(ctx context.Context, j int) bool {
 		_, d, err := a.decide(ctx, path, q.candidate(from+j))
 		allowed[j], errs[j] = d.Allow && err == nil, err
 		return allowed[j]
