@@ -104,7 +104,8 @@ http {
 
 // TestForwardAuthNginx puts a real nginx with auth_request in front of a small upstream and
 // shows Verdict's answers reaching the client: 200 with the subject passed upstream, 401 with
-// a challenge (no token, step-up), and 403 (deny, no route).
+// a challenge (no token, step-up), and 403 (deny, no route, a path the upstream could read
+// otherwise). The client's own X-Original-* and X-Forwarded-Method/Uri headers change nothing.
 func TestForwardAuthNginx(t *testing.T) {
 	inst, is := startStandard(t, "")
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,7 +144,25 @@ func TestForwardAuthNginx(t *testing.T) {
 		{name: "deny is 403", method: "PUT", path: "/records/record-1", token: bob, status: 403},
 		{name: "hidden record is 403", method: "GET", path: "/records/record-4", token: alice, status: 403},
 		{name: "no route rule is 403", method: "GET", path: "/admin", token: alice, status: 403},
-		{name: "path tricks are cleaned before matching", method: "GET", path: "/records/record-1/..%2F..%2Fadmin", token: alice, status: 403},
+		{name: "encoded slashes with dot segments are refused", method: "GET", path: "/records/record-1/..%2F..%2Fadmin", token: alice,
+			status: 403},
+		// Each reads as record-1, which alice may read, once decoded and cleaned; the upstream
+		// sees record-4/../record-1 as one id, or resolves the dots itself, or not.
+		{name: "an encoded slash is not a separator", method: "GET", path: "/records/record-4%2F..%2Frecord-1", token: alice, status: 403},
+		{name: "a dot-dot segment is refused", method: "GET", path: "/records/record-4/../record-1", token: alice, status: 403},
+		{name: "an encoded dot-dot segment is refused", method: "GET", path: "/records/record-4/%2e%2e/record-1", token: alice,
+			status: 403},
+		{name: "a dot segment is refused", method: "GET", path: "/records/./record-1", token: alice, status: 403},
+		{name: "an encoded character is decoded", method: "GET", path: "/records/record%2D1", token: alice, status: 200,
+			body: "upstream GET /records/record%2D1 as alice ("},
+		{name: "the client's X-Original-* are replaced by nginx's", method: "GET", path: "/records/record-1", token: alice,
+			headers: []string{"X-Original-Method", "PUT", "X-Original-URI", "/records/record-4"}, status: 200,
+			body: "upstream GET /records/record-1 as alice ("},
+		{name: "the client's X-Forwarded-Method and -Uri are dropped", method: "PUT", path: "/records/record-1", token: bob,
+			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-1"}, status: 403},
+		{name: "dropped, they cause no conflict either", method: "GET", path: "/records/record-1", token: alice,
+			headers: []string{"X-Forwarded-Method", "PUT", "X-Forwarded-Uri", "/records/record-4"}, status: 200,
+			body: "upstream GET /records/record-1 as alice ("},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +184,8 @@ func TestForwardAuthNginx(t *testing.T) {
 	}
 }
 
-// TestForwardAuthProxyHeaders checks the Traefik and Envoy conventions directly.
+// TestForwardAuthProxyHeaders checks the Traefik and Envoy conventions directly, with the
+// headers a client could add when the proxy passes its headers along.
 func TestForwardAuthProxyHeaders(t *testing.T) {
 	inst, is := startStandard(t, "")
 	alice := is.sign(t, is.claims("alice", nil))
@@ -180,8 +200,21 @@ func TestForwardAuthProxyHeaders(t *testing.T) {
 			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-1", "X-Forwarded-Host", "app.test"}, status: 200},
 		{name: "traefik deny", method: "GET", path: "/v1/forward-auth",
 			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-4"}, status: 403},
+		{name: "traefik with a client's X-Original-URI", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-4", "X-Original-URI", "/records/record-1"},
+			status:  403},
+		{name: "traefik with a client's X-Original-Method", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Method", "PUT", "X-Forwarded-Uri", "/records/record-2", "X-Original-Method", "GET"},
+			status:  403},
+		{name: "traefik with X-Forwarded-Uri twice", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Uri", "/records/record-1", "X-Forwarded-Uri", "/records/record-1"}, status: 403},
+		{name: "traefik with an encoded slash", method: "GET", path: "/v1/forward-auth",
+			headers: []string{"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/records/record-4%2F..%2Frecord-1"}, status: 403},
 		{name: "envoy allow", method: "GET", path: "/v1/forward-auth/records/record-1", status: 200},
 		{name: "envoy no route", method: "DELETE", path: "/v1/forward-auth/records/record-1", status: 403},
+		{name: "envoy with a client's X-Original-URI", method: "GET", path: "/v1/forward-auth/records/record-4",
+			headers: []string{"X-Original-URI", "/records/record-1"}, status: 403},
+		{name: "envoy with an encoded slash", method: "GET", path: "/v1/forward-auth/records/record-1%2Fx", status: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
@@ -63,63 +62,9 @@ func stepUpFrom(obligations []map[string]any) *stepUpError {
 	return nil
 }
 
-// originalRequest is the request the proxy asks about.
-type originalRequest struct {
-	method, path, host, ip string
-}
-
-// readOriginal finds the original request: nginx sends X-Original-Method and X-Original-URI,
-// Traefik X-Forwarded-Method and X-Forwarded-Uri, Envoy the method and the path itself (below
-// forwardAuthPath). The path is decoded and cleaned before matching, as the upstream sees it.
-func readOriginal(r *http.Request) (originalRequest, error) {
-	o := originalRequest{
-		method: strings.ToUpper(firstHeader(r, "X-Original-Method", "X-Forwarded-Method")),
-		host:   firstHeader(r, "X-Forwarded-Host", "X-Original-Host"),
-		ip:     clientIP(r),
-	}
-	uri := firstHeader(r, "X-Original-URI", "X-Forwarded-Uri")
-	if rest, ok := strings.CutPrefix(r.URL.EscapedPath(), forwardAuthPath+"/"); ok && uri == "" {
-		uri = "/" + rest
-	}
-	if o.method == "" {
-		o.method = r.Method
-	}
-	if o.host == "" {
-		o.host = r.Host
-	}
-	if uri == "" {
-		return o, fmt.Errorf("%w: the proxy sent no original URI", errAccessDenied)
-	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil || u.Path == "" {
-		return o, fmt.Errorf("%w: unparsable original URI", errAccessDenied)
-	}
-	o.path = u.Path
-	return o, nil
-}
-
-// clientIP is the first address of X-Forwarded-For (the client as the first proxy saw it), or
-// X-Real-IP. Only as trustworthy as the proxy that sets it: see docs/api.md.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-		first, _, _ := strings.Cut(xff, ",")
-		return strings.TrimSpace(first)
-	}
-	return r.Header.Get("X-Real-IP")
-}
-
-func firstHeader(r *http.Request, names ...string) string {
-	for _, n := range names {
-		if v := r.Header.Get(n); v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // handleForwardAuth answers a proxy's subrequest: 200 with the subject and decision id, 401
-// with a challenge (no or bad token, or step-up needed), 403 on deny or when no route rule
-// maps the request (fail closed).
+// with a challenge (no or bad token, or step-up needed), 403 on deny, when no route rule maps
+// the request, or when the original request is missing or ambiguous (fail closed).
 func (a *standardAPIs) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
 	p, err := a.principal(r)
 	if err != nil {
@@ -165,7 +110,7 @@ func (a *standardAPIs) forwardInput(r *http.Request) (*engine.Input, error) {
 	if data.routeErr != nil {
 		return nil, data.routeErr
 	}
-	m := matchRoute(data.routes, o.method, o.path)
+	m := matchRoute(data.routes, o.method, o.segments)
 	if m == nil {
 		return nil, fmt.Errorf("%w: no route rule matches %s %s", errAccessDenied, o.method, o.path)
 	}

@@ -68,7 +68,8 @@ func compileRoute(d routeDoc) (routeRule, error) {
 	return r, nil
 }
 
-// splitPath cleans p and splits it into segments; "/" has none.
+// splitPath cleans a route template and splits it into segments; "/" has none. Templates come
+// from the bundle; request paths go through splitOriginal instead, which cleans nothing.
 func splitPath(p string) []string {
 	p = strings.Trim(path.Clean("/"+p), "/")
 	if p == "" {
@@ -77,10 +78,13 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
-// matchRoute returns the first rule matching method and the (decoded, unclean) path. No match
-// is nil: forward auth then denies.
-func matchRoute(rules []routeRule, method, urlPath string) *routeMatch {
-	segs := splitPath(urlPath)
+// matchRoute returns the first rule matching method and the path's decoded segments (from
+// splitOriginal); a trailing slash, one empty last segment, is ignored. No match is nil:
+// forward auth then denies.
+func matchRoute(rules []routeRule, method string, segs []string) *routeMatch {
+	if n := len(segs); n > 0 && segs[n-1] == "" {
+		segs = segs[:n-1]
+	}
 	for i := range rules {
 		r := &rules[i]
 		if !r.methods[method] || len(r.segments) != len(segs) {
@@ -97,6 +101,10 @@ func (r *routeRule) match(segs []string) (map[string]string, bool) {
 	params := map[string]string{}
 	for i, want := range r.segments {
 		if name, ok := placeholder(want); ok {
+			// An empty segment (from "//") fills no placeholder: it would make an empty id.
+			if segs[i] == "" {
+				return nil, false
+			}
 			params[name] = segs[i]
 			continue
 		}
