@@ -39,7 +39,8 @@ type Token struct {
 	Claims map[string]any `json:"claims"`
 }
 
-// Input is the policy input document (DESIGN.md §3). Token is nil when no token was verified.
+// Input is the policy input document (docs/policies.md, "The contract with Verdict"). Token is
+// nil when no token was verified.
 type Input struct {
 	Subject  Subject        `json:"subject"`
 	Action   Action         `json:"action"`
