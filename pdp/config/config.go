@@ -101,8 +101,9 @@ type Issuer struct {
 	PublicKeys []string `yaml:"public_keys"`
 	Algorithms []string `yaml:"algorithms"`
 	// RequireTyp is the required JOSE typ header; nil means at+jwt and "" accepts any.
-	RequireTyp *string       `yaml:"require_typ"`
-	Leeway     time.Duration `yaml:"leeway"`
+	RequireTyp *string `yaml:"require_typ"`
+	// Leeway is the clock skew allowed for exp, nbf and iat; nil means DefaultLeeway and 0 none.
+	Leeway *time.Duration `yaml:"leeway"`
 	// MaxLifetime caps exp - iat; zero means no cap.
 	MaxLifetime time.Duration `yaml:"max_lifetime"`
 	// RequiredClaims must be present in every token (RFC 9068: sub, client_id, iat, jti).
@@ -128,18 +129,19 @@ type Introspection struct {
 	// ClientID and ClientSecret authenticate Verdict with client_secret_basic.
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"`
-	// CacheTTL bounds how long an active answer is reused (never past the token's exp); zero
-	// disables the cache.
-	CacheTTL time.Duration `yaml:"cache_ttl"`
+	// CacheTTL bounds how long an active answer is reused (never past the token's exp); nil
+	// means DefaultIntrospectionTTL and zero disables the cache.
+	CacheTTL *time.Duration `yaml:"cache_ttl"`
 	// InactiveCacheTTL is how long an inactive or refused answer is remembered, in a small cache
-	// of its own; zero disables it.
-	InactiveCacheTTL time.Duration `yaml:"inactive_cache_ttl"`
+	// of its own; nil means DefaultInactiveCacheTTL and zero disables it.
+	InactiveCacheTTL *time.Duration `yaml:"inactive_cache_ttl"`
 	// Timeout bounds one introspection call.
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxResponseBytes caps the introspection response.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
-	// Leeway is the clock skew allowed when exp, nbf and iat are checked locally.
-	Leeway time.Duration `yaml:"leeway"`
+	// Leeway is the clock skew allowed when exp, nbf and iat are checked locally; nil means
+	// DefaultLeeway and 0 none.
+	Leeway *time.Duration `yaml:"leeway"`
 	// Issuer and Audiences, when set, are checked against the introspection response.
 	Issuer    string   `yaml:"issuer"`
 	Audiences []string `yaml:"audiences"`

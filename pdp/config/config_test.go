@@ -42,7 +42,7 @@ func TestLoadLayers(t *testing.T) {
 	if is.Claims["roles"] != "realm_access.roles" || is.Claims["tenant"] != "tenant" {
 		t.Errorf("claims not merged with defaults: %v", is.Claims)
 	}
-	if *is.RequireTyp != "at+jwt" || is.Leeway != DefaultLeeway {
+	if *is.RequireTyp != "at+jwt" || *is.Leeway != DefaultLeeway {
 		t.Errorf("issuer defaults not applied: %+v", is)
 	}
 	if c.Revocation.Path != "./data/revocations.db" {
@@ -188,7 +188,7 @@ tokens:
 	if is.FetchTimeout != DefaultFetchTimeout || is.MaxJWKSBytes != DefaultMaxJWKSBytes || is.RefreshRateLimit != DefaultRefreshRateLimit {
 		t.Errorf("issuer defaults: %+v", is)
 	}
-	if in.InactiveCacheTTL != DefaultInactiveCacheTTL || in.MaxResponseBytes != DefaultMaxIntrospectionRsp || in.Leeway != DefaultLeeway {
+	if *in.InactiveCacheTTL != DefaultInactiveCacheTTL || in.MaxResponseBytes != DefaultMaxIntrospectionRsp || *in.Leeway != DefaultLeeway {
 		t.Errorf("introspection defaults: %+v", in)
 	}
 }
@@ -255,5 +255,29 @@ authzen: {pep_auth: api_key, api_keys_sha256: [`+strings.Repeat("a", 64)+`]}
 	}
 	if d := Default(); len(d.Warnings()) != 2 {
 		t.Errorf("defaults warn %d times, want 2 (pep_auth none, no issuer): %v", len(d.Warnings()), d.Warnings())
+	}
+}
+
+// TestExplicitZeroKept: the keys whose zero means something (no leeway, no introspection
+// cache) keep an explicit 0 from the file or the environment; left out, they get the default.
+func TestExplicitZeroKept(t *testing.T) {
+	const file = `
+tokens:
+  issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: https://idp.example.com/jwks, leeway: 0s}]
+  introspection: {url: https://as.example.com/introspect, client_id: verdict, cache_ttl: 0s}`
+	env := []Override{{Path: "tokens.introspection.inactive_cache_ttl", Value: "0s"}}
+	c, err := Load(strings.NewReader(file), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	is, in := c.Tokens.Issuers[0], c.Tokens.Introspection
+	if *is.Leeway != 0 || *in.CacheTTL != 0 || *in.InactiveCacheTTL != 0 {
+		t.Errorf("explicit zeros replaced: leeway %v, cache_ttl %v, inactive_cache_ttl %v", *is.Leeway, *in.CacheTTL, *in.InactiveCacheTTL)
+	}
+	if *in.Leeway != DefaultLeeway {
+		t.Errorf("introspection leeway %v, want the default %v", *in.Leeway, DefaultLeeway)
 	}
 }

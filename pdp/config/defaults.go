@@ -122,11 +122,11 @@ func (t *Tokens) SetDefaults() {
 		t.Issuers[i].SetDefaults()
 	}
 	if t.Introspection != nil {
-		setDefault(&t.Introspection.CacheTTL, DefaultIntrospectionTTL)
+		setUnset(&t.Introspection.CacheTTL, DefaultIntrospectionTTL)
 		setDefault(&t.Introspection.Timeout, DefaultIntrospectionTTO)
-		setDefault(&t.Introspection.InactiveCacheTTL, DefaultInactiveCacheTTL)
+		setUnset(&t.Introspection.InactiveCacheTTL, DefaultInactiveCacheTTL)
 		setDefault(&t.Introspection.MaxResponseBytes, DefaultMaxIntrospectionRsp)
-		setDefault(&t.Introspection.Leeway, DefaultLeeway)
+		setUnset(&t.Introspection.Leeway, DefaultLeeway)
 		t.Introspection.Claims = withDefaultClaims(t.Introspection.Claims)
 	}
 }
@@ -136,11 +136,8 @@ func (is *Issuer) SetDefaults() {
 	if len(is.Algorithms) == 0 {
 		is.Algorithms = append([]string(nil), defaultAlgorithms...)
 	}
-	if is.RequireTyp == nil {
-		typ := DefaultTyp
-		is.RequireTyp = &typ
-	}
-	setDefault(&is.Leeway, DefaultLeeway)
+	setUnset(&is.RequireTyp, DefaultTyp)
+	setUnset(&is.Leeway, DefaultLeeway)
 	setDefault(&is.RefreshInterval, DefaultRefreshInterval)
 	setDefault(&is.RefreshRateLimit, DefaultRefreshRateLimit)
 	setDefault(&is.FetchTimeout, DefaultFetchTimeout)
@@ -163,9 +160,27 @@ func withDefaultClaims(m map[string]string) map[string]string {
 	return out
 }
 
+// setDefault sets a key whose zero value means "use the default".
 func setDefault[T comparable](field *T, value T) {
 	var zero T
 	if *field == zero {
 		*field = value
 	}
+}
+
+// setUnset sets a key left out of every source, for the few keys whose zero value means
+// something of its own (no leeway, no cache, any typ).
+func setUnset[T any](field **T, value T) {
+	if *field == nil {
+		*field = &value
+	}
+}
+
+// ValueOr is *p, or def when p is nil: how the packages configured by a Config read the keys
+// setUnset fills, so that a Config built without SetDefaults still means the defaults.
+func ValueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }

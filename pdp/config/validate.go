@@ -156,7 +156,7 @@ func (is *Issuer) validate(at string) []error {
 			add("algorithms: %q is not allowed (asymmetric JWS algorithms only)", alg)
 		}
 	}
-	if is.Leeway < 0 || is.Leeway > MaxLeeway {
+	if l := ValueOr(is.Leeway, DefaultLeeway); l < 0 || l > MaxLeeway {
 		add("leeway: must be between 0 and %s", MaxLeeway)
 	}
 	if is.MaxLifetime < 0 {
@@ -177,13 +177,13 @@ func (in *Introspection) validate(at string) []error {
 	if in.Timeout <= 0 || in.MaxResponseBytes <= 0 {
 		add("timeout and max_response_bytes: must be positive")
 	}
-	if in.CacheTTL < 0 {
+	if ValueOr(in.CacheTTL, DefaultIntrospectionTTL) < 0 {
 		add("cache_ttl: must not be negative")
 	}
-	if in.InactiveCacheTTL < 0 || in.InactiveCacheTTL > MaxInactiveCacheTTL {
+	if ttl := ValueOr(in.InactiveCacheTTL, DefaultInactiveCacheTTL); ttl < 0 || ttl > MaxInactiveCacheTTL {
 		add("inactive_cache_ttl: must be between 0 and %s", MaxInactiveCacheTTL)
 	}
-	if in.Leeway < 0 || in.Leeway > MaxLeeway {
+	if l := ValueOr(in.Leeway, DefaultLeeway); l < 0 || l > MaxLeeway {
 		add("leeway: must be between 0 and %s", MaxLeeway)
 	}
 	for i, aud := range in.Audiences {

@@ -63,7 +63,7 @@ func ConfigFrom(c config.Config) Config {
 	var longest time.Duration
 	capped := len(c.Tokens.Issuers) > 0 && c.Tokens.Introspection == nil
 	for _, is := range c.Tokens.Issuers {
-		out.Leeway = max(out.Leeway, is.Leeway)
+		out.Leeway = max(out.Leeway, config.ValueOr(is.Leeway, config.DefaultLeeway))
 		if is.MaxLifetime <= 0 {
 			capped = false
 		}

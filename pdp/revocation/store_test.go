@@ -482,7 +482,7 @@ func TestRecordMatches(t *testing.T) {
 
 func TestConfigFrom(t *testing.T) {
 	issuer := func(maxLifetime, leeway time.Duration) config.Issuer {
-		return config.Issuer{Issuer: iss, MaxLifetime: maxLifetime, Leeway: leeway}
+		return config.Issuer{Issuer: iss, MaxLifetime: maxLifetime, Leeway: &leeway}
 	}
 	tests := []struct {
 		name          string

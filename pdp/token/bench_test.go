@@ -71,7 +71,7 @@ func BenchmarkIntrospection(b *testing.B) {
 	}{{"call", 0}, {"cached", time.Minute}} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := f.introspectionConfig(as)
-			cfg.Introspection.CacheTTL = tc.ttl
+			cfg.Introspection.CacheTTL = new(tc.ttl)
 			v := newRemoteVerifier(b, cfg, newClock(testNow), Deps{Revocation: &fakeRevocation{}})
 			b.ReportAllocs()
 			for b.Loop() {

@@ -70,14 +70,16 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 	if cfg.ClientID == "" {
 		return nil, errors.New("client_id: must be set")
 	}
-	if cfg.Timeout <= 0 || cfg.MaxResponseBytes <= 0 || cfg.CacheTTL < 0 || cfg.InactiveCacheTTL < 0 {
+	ttl := config.ValueOr(cfg.CacheTTL, config.DefaultIntrospectionTTL)
+	inactiveTTL := config.ValueOr(cfg.InactiveCacheTTL, config.DefaultInactiveCacheTTL)
+	if cfg.Timeout <= 0 || cfg.MaxResponseBytes <= 0 || ttl < 0 || inactiveTTL < 0 {
 		return nil, errors.New("timeout and max_response_bytes must be positive, cache TTLs not negative")
 	}
 	if plainHTTP(cfg.URL) {
 		rt.log.Warn("INSECURE: introspection over plain http sends the client secret and every opaque token in clear text",
 			"url", redact.URL(cfg.URL))
 	}
-	inactive, err := newInactiveCache(cfg.InactiveCacheTTL)
+	inactive, err := newInactiveCache(inactiveTTL)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +91,7 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 	return &introspector{
 		endpoint: cfg.URL, clientID: cfg.ClientID, clientSecret: cfg.ClientSecret,
 		issuer: cfg.Issuer, audiences: cfg.Audiences, claims: claims,
-		ttl: cfg.CacheTTL, timeout: cfg.Timeout, leeway: cfg.Leeway, maxBytes: cfg.MaxResponseBytes,
+		ttl: ttl, timeout: cfg.Timeout, leeway: config.ValueOr(cfg.Leeway, config.DefaultLeeway), maxBytes: cfg.MaxResponseBytes,
 		client: noRedirects(rt.client), rt: rt, inactive: inactive,
 	}, nil
 }

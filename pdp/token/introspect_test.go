@@ -341,7 +341,7 @@ func TestIntrospectionSharesConcurrentCalls(t *testing.T) {
 	f := newFixture(t)
 	as := newASServer(t)
 	cfg := f.introspectionConfig(as)
-	cfg.Introspection.CacheTTL = 0
+	cfg.Introspection.CacheTTL = new(time.Duration(0))
 	v := newRemoteVerifier(t, cfg, newClock(testNow), Deps{})
 	as.answer("shared", activeAnswer(nil))
 	release := as.hold()
@@ -379,7 +379,7 @@ func TestIntrospectionCache(t *testing.T) {
 	as := newASServer(t)
 	clk := newClock(testNow)
 	cfg := f.introspectionConfig(as) // cache_ttl 30s
-	cfg.Introspection.Leeway = 0
+	cfg.Introspection.Leeway = new(time.Duration(0))
 	v := newRemoteVerifier(t, cfg, clk, Deps{})
 	as.answer("short", activeAnswer(clm{"exp": testNow.Add(10 * time.Second).Unix(), "jti": "short"}))
 	as.answer("long", activeAnswer(clm{"exp": testNow.Add(time.Hour).Unix(), "jti": "long"}))

@@ -48,17 +48,15 @@ func newIssuer(cfg config.Issuer, rt verifierEnv) (*issuer, error) {
 			return nil, fmt.Errorf("algorithms: %q is not allowed (asymmetric JWS algorithms only)", alg)
 		}
 	}
-	if cfg.Leeway < 0 || cfg.Leeway > config.MaxLeeway {
+	leeway := config.ValueOr(cfg.Leeway, config.DefaultLeeway)
+	if leeway < 0 || leeway > config.MaxLeeway {
 		return nil, fmt.Errorf("leeway: must be between 0 and %s", config.MaxLeeway)
 	}
 	keys, err := newKeySource(cfg, rt)
 	if err != nil {
 		return nil, err
 	}
-	requireTyp := config.DefaultTyp
-	if cfg.RequireTyp != nil {
-		requireTyp = *cfg.RequireTyp
-	}
+	requireTyp := config.ValueOr(cfg.RequireTyp, config.DefaultTyp)
 	claims := cfg.Claims
 	if claims == nil {
 		claims = config.DefaultClaims()
@@ -73,7 +71,7 @@ func newIssuer(cfg config.Issuer, rt verifierEnv) (*issuer, error) {
 			jwt.WithAudience(slices.Clone(cfg.Audiences)...),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
-			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithLeeway(leeway),
 			jwt.WithStrictDecoding(),
 			jwt.WithJSONNumber(),
 			jwt.WithTimeFunc(rt.now),

@@ -94,7 +94,7 @@ func TestNewRefuses(t *testing.T) {
 		{name: "HS256 allowed", cfg: good(func(is *config.Issuer) { is.Algorithms = []string{"RS256", "HS256"} }), want: "HS256"},
 		{name: "none allowed", cfg: good(func(is *config.Issuer) { is.Algorithms = []string{"none"} }), want: "none"},
 		{name: "unknown algorithm", cfg: good(func(is *config.Issuer) { is.Algorithms = []string{"ES256K"} }), want: "ES256K"},
-		{name: "leeway over the maximum", cfg: good(func(is *config.Issuer) { is.Leeway = time.Hour }), want: "leeway"},
+		{name: "leeway over the maximum", cfg: good(func(is *config.Issuer) { is.Leeway = new(time.Hour) }), want: "leeway"},
 		{name: "jwks_url not an http URL", cfg: good(func(is *config.Issuer) { is.JWKSFile, is.JWKSURL = "", "file:///etc/jwks.json" }), want: "jwks_url"},
 		{name: "jwks_url beside jwks_file", cfg: good(func(is *config.Issuer) { is.JWKSURL = "https://idp.example.com/jwks" }), want: "not both"},
 		{name: "discovery for an issuer that is not a URL", cfg: good(func(is *config.Issuer) { is.Issuer, is.JWKSFile, is.Discovery = "idp", "", true }), want: "discovery"},

@@ -364,3 +364,15 @@ func TestNonCanonicalSignatureIsSameBytes(t *testing.T) {
 		t.Fatal("non-canonical encoding decodes to different bytes")
 	}
 }
+
+// TestIssuerWithoutLeeway: leeway 0s is kept, not replaced by the default, so a token expired
+// 10 s ago is refused where the default 30 s would accept it.
+func TestIssuerWithoutLeeway(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Issuers[0].Leeway = new(time.Duration(0))
+	v := f.verifier(t, Deps{})
+	_, err := v.Verify(context.Background(), f.rs256(t, nil, claims(clm{"exp": testNow.Add(-10 * time.Second).Unix()})))
+	if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, jwt.ErrTokenExpired) {
+		t.Fatalf("Verify = %v, want an expired token refused", err)
+	}
+}
