@@ -139,6 +139,9 @@ type Introspection struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// MaxResponseBytes caps the introspection response.
 	MaxResponseBytes int64 `yaml:"max_response_bytes"`
+	// MaxConcurrent bounds the introspection calls in flight: each distinct opaque token costs
+	// a call, so a flood of made-up tokens must not become a flood at the authorization server.
+	MaxConcurrent int `yaml:"max_concurrent"`
 	// Leeway is the clock skew allowed when exp, nbf and iat are checked locally; nil means
 	// DefaultLeeway and 0 none.
 	Leeway *time.Duration `yaml:"leeway"`

@@ -40,6 +40,9 @@ const (
 	DefaultInactiveCacheTTL    = 5 * time.Second
 	MaxInactiveCacheTTL        = time.Minute
 	DefaultMaxIntrospectionRsp = 64 << 10
+	// DefaultMaxIntrospections bounds introspection calls in flight; concurrent requests for one
+	// token share a call, so this counts distinct tokens being checked at once.
+	DefaultMaxIntrospections = 32
 
 	DefaultDataDir         = "./data"
 	DefaultRevocationStore = "file"
@@ -126,6 +129,7 @@ func (t *Tokens) SetDefaults() {
 		setDefault(&t.Introspection.Timeout, DefaultIntrospectionTTO)
 		setUnset(&t.Introspection.InactiveCacheTTL, DefaultInactiveCacheTTL)
 		setDefault(&t.Introspection.MaxResponseBytes, DefaultMaxIntrospectionRsp)
+		setDefault(&t.Introspection.MaxConcurrent, DefaultMaxIntrospections)
 		setUnset(&t.Introspection.Leeway, DefaultLeeway)
 		t.Introspection.Claims = withDefaultClaims(t.Introspection.Claims)
 	}

@@ -174,8 +174,8 @@ func (in *Introspection) validate(at string) []error {
 	if in.ClientID == "" {
 		add("client_id: must be set")
 	}
-	if in.Timeout <= 0 || in.MaxResponseBytes <= 0 {
-		add("timeout and max_response_bytes: must be positive")
+	if in.Timeout <= 0 || in.MaxResponseBytes <= 0 || in.MaxConcurrent <= 0 {
+		add("timeout, max_response_bytes and max_concurrent: must be positive")
 	}
 	if ValueOr(in.CacheTTL, DefaultIntrospectionTTL) < 0 {
 		add("cache_ttl: must not be negative")

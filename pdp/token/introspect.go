@@ -46,6 +46,8 @@ type introspector struct {
 
 	flights  singleflight.Group
 	inactive *inactiveCache
+	// slots holds one token per call in flight, at most max_concurrent.
+	slots chan struct{}
 
 	calls, failures, shared atomic.Uint64
 }
@@ -72,8 +74,8 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 	}
 	ttl := config.ValueOr(cfg.CacheTTL, config.DefaultIntrospectionTTL)
 	inactiveTTL := config.ValueOr(cfg.InactiveCacheTTL, config.DefaultInactiveCacheTTL)
-	if cfg.Timeout <= 0 || cfg.MaxResponseBytes <= 0 || ttl < 0 || inactiveTTL < 0 {
-		return nil, errors.New("timeout and max_response_bytes must be positive, cache TTLs not negative")
+	if cfg.Timeout <= 0 || cfg.MaxResponseBytes <= 0 || cfg.MaxConcurrent <= 0 || ttl < 0 || inactiveTTL < 0 {
+		return nil, errors.New("timeout, max_response_bytes and max_concurrent must be positive, cache TTLs not negative")
 	}
 	if plainHTTP(cfg.URL) {
 		rt.log.Warn("INSECURE: introspection over plain http sends the client secret and every opaque token in clear text",
@@ -93,6 +95,7 @@ func newIntrospector(cfg config.Introspection, rt verifierEnv) (*introspector, e
 		issuer: cfg.Issuer, audiences: cfg.Audiences, claims: claims,
 		ttl: ttl, timeout: cfg.Timeout, leeway: config.ValueOr(cfg.Leeway, config.DefaultLeeway), maxBytes: cfg.MaxResponseBytes,
 		client: noRedirects(rt.client), rt: rt, inactive: inactive,
+		slots: make(chan struct{}, cfg.MaxConcurrent),
 	}, nil
 }
 
@@ -128,9 +131,18 @@ func (in *introspector) verify(ctx context.Context, key cacheKey, raw string) (*
 
 // introspect makes the call and judges the answer. It runs once per shared flight.
 func (in *introspector) introspect(key cacheKey, raw string) (*introspected, error) {
-	in.calls.Add(1)
 	ctx, cancel := context.WithTimeout(in.rt.life, in.timeout)
 	defer cancel()
+	// A call waits for a free slot within its own timeout; one that finds none is unavailable
+	// (503), like a call that times out.
+	select {
+	case in.slots <- struct{}{}:
+		defer func() { <-in.slots }()
+	case <-ctx.Done():
+		in.failures.Add(1)
+		return nil, fmt.Errorf("%w: introspection: %d calls already in flight", ErrUnavailable, cap(in.slots))
+	}
+	in.calls.Add(1)
 	doc, err := in.call(ctx, raw)
 	if err != nil {
 		in.failures.Add(1)

@@ -475,3 +475,47 @@ func TestIntrospectionClaimMapping(t *testing.T) {
 		t.Errorf("groups not mapped: %v", slices.Sorted(maps.Keys(p.Properties)))
 	}
 }
+
+// peakTransport counts the requests Verdict has in flight, as its client sees them.
+type peakTransport struct {
+	inFlight, peak atomic.Int64
+}
+
+func (p *peakTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := p.inFlight.Add(1)
+	defer p.inFlight.Add(-1)
+	for old := p.peak.Load(); n > old && !p.peak.CompareAndSwap(old, n); old = p.peak.Load() {
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestIntrospectionConcurrencyBound sends many distinct opaque tokens at once to a stalled
+// authorization server: Verdict never has more than max_concurrent calls in flight, every token
+// is unavailable (503) rather than accepted, and once the server answers again tokens verify.
+func TestIntrospectionConcurrencyBound(t *testing.T) {
+	f := newFixture(t)
+	as := newASServer(t)
+	cfg := f.introspectionConfig(as)
+	cfg.Introspection.MaxConcurrent = 2
+	cfg.Introspection.Timeout = 200 * time.Millisecond
+	transport := &peakTransport{}
+	v := newRemoteVerifier(t, cfg, newClock(testNow), Deps{HTTPClient: &http.Client{Transport: transport}})
+	release := as.hold()
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v.Verify(context.Background(), fmt.Sprintf("opaque-%d", i)); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("token %d: err = %v, want ErrUnavailable", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	release()
+	if p := transport.peak.Load(); p != 2 {
+		t.Fatalf("peak calls in flight = %d, want 2 (max_concurrent)", p)
+	}
+	as.answer("later", activeAnswer(nil))
+	verifyOK(t, v, "later")
+}
