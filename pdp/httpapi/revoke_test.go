@@ -290,16 +290,24 @@ func TestRevocationEndpointsNeedAStore(t *testing.T) {
 	}
 }
 
-// TestRevokeWithStore goes through a real file store: what /v1/revoke records is what Revoked
-// then reports, with the leeway added to exp.
-func TestRevokeWithStore(t *testing.T) {
+// openFileStore opens a real file revocation store in a temporary directory, closed when the
+// test ends.
+func openFileStore(t *testing.T) *revocation.Store {
+	t.Helper()
 	cfg := revocation.ConfigFrom(config.Default())
 	cfg.Path = filepath.Join(t.TempDir(), "revocations.db")
 	store, err := revocation.Open(context.Background(), cfg, revocation.Deps{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// TestRevokeWithStore goes through a real file store: what /v1/revoke records is what Revoked
+// then reports, with the leeway added to exp.
+func TestRevokeWithStore(t *testing.T) {
+	store := openFileStore(t)
 	s := newRevokeServer(t, []string{digestOf(adminKey)}, store)
 	p, _ := revokeVerifier(context.Background(), "good-token")
 	p.IssuedAt = time.Now()
@@ -323,13 +331,7 @@ func TestRevokeWithStore(t *testing.T) {
 // TestRevokeWithoutIssuerWithStore: the real store refuses an empty issuer; the endpoint says
 // why before asking it, and a store refusal would be a 400 too, never a 500.
 func TestRevokeWithoutIssuerWithStore(t *testing.T) {
-	cfg := revocation.ConfigFrom(config.Default())
-	cfg.Path = filepath.Join(t.TempDir(), "revocations.db")
-	store, err := revocation.Open(context.Background(), cfg, revocation.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openFileStore(t)
 	s := newRevokeServer(t, []string{digestOf(adminKey)}, store)
 	rec := send(t, s, http.MethodPost, pathRevoke, form("token", "no-iss-token"), "Content-Type", formContentType,
 		"X-API-Key", adminKey)
