@@ -121,7 +121,8 @@ func agreed(field string, claims ...claim) (string, error) {
 // segment on its own, as an upstream that routes on the raw path does. Segments an upstream
 // could read differently are refused rather than interpreted: an encoded slash
 // (record-4%2F..%2Frecord-1 is one segment to the upstream, three after decoding), a dot
-// segment, raw or encoded (resolved by some upstreams and not by others), and an invalid escape.
+// segment, raw or encoded (resolved by some upstreams and not by others), a backslash, raw or
+// encoded (a separator to some upstreams), and an invalid escape.
 func splitOriginal(uri string) ([]string, error) {
 	p, _, _ := strings.Cut(uri, "?")
 	if !strings.HasPrefix(p, "/") {
@@ -138,6 +139,8 @@ func splitOriginal(uri string) ([]string, error) {
 			return nil, fmt.Errorf("%w: dot segment %q in the original path", errAccessDenied, s)
 		case strings.Contains(seg, "/"):
 			return nil, fmt.Errorf("%w: encoded slash in the original path segment %q", errAccessDenied, s)
+		case strings.Contains(seg, `\`):
+			return nil, fmt.Errorf("%w: backslash in the original path segment %q (a separator to some upstreams)", errAccessDenied, s)
 		}
 		segs[i] = seg
 	}

@@ -57,6 +57,8 @@ func TestReadOriginal(t *testing.T) {
 			err: `encoded slash in the original path segment "record-4%2F..%2Frecord-1"`},
 		{name: "encoded slash, lower case", headers: []string{"X-Original-URI", "/a%2fb"}, err: "encoded slash"},
 		{name: "dot-dot", headers: []string{"X-Original-URI", "/a/../b"}, err: `dot segment ".."`},
+		{name: "encoded backslash", headers: []string{"X-Original-URI", `/records/record-4%5C..%5Crecord-1`}, err: "backslash"},
+		{name: "backslash", headers: []string{"X-Original-URI", `/records/record-4\record-1`}, err: "backslash"},
 		{name: "dot", headers: []string{"X-Original-URI", "/a/./b"}, err: `dot segment "."`},
 		{name: "trailing dot-dot", headers: []string{"X-Original-URI", "/a/.."}, err: "dot segment"},
 		{name: "encoded dot-dot", headers: []string{"X-Original-URI", "/a/%2e%2e/b"}, err: `dot segment "%2e%2e"`},

@@ -89,7 +89,12 @@ func TestForwardAuth(t *testing.T) {
 		{name: "envoy: write denied", method: "PUT", path: forwardAuthPath + "/records/record-1", headers: with("bob-token", nil), status: 403},
 		{name: "envoy: step-up", method: "POST", path: forwardAuthPath + "/records/record-1/approve", headers: with("alice-token", nil),
 			status: 401, challenge: `error="insufficient_user_authentication"`},
-		// With dots as well, the router's path cleaning answers 301 before forward auth runs.
+		// The router must not clean the path (and answer 301 to the cleaned one) before
+		// forward auth refuses it.
+		{name: "envoy: encoded dot segments", method: "GET", path: forwardAuthPath + "/records/record-4%2F..%2Frecord-1",
+			headers: with("alice-token", nil), status: 403},
+		{name: "envoy: dot segment", method: "GET", path: forwardAuthPath + "/records/../records/record-1",
+			headers: with("alice-token", nil), status: 403},
 		{name: "envoy: encoded slash", method: "GET", path: forwardAuthPath + "/records/record-1%2Fx",
 			headers: with("alice-token", nil), status: 403},
 		{name: "envoy: a client's method header that disagrees", method: "PUT", path: forwardAuthPath + "/records/record-1",

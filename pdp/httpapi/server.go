@@ -77,7 +77,10 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.router = mux.NewRouter()
+	// SkipClean: the router must not answer 301 to a cleaned path. Forward auth reads the path as
+	// sent (Envoy puts the original below /v1/forward-auth/) and refuses dot segments itself; a
+	// redirect would reach the client through the proxy instead of a 403.
+	s.router = mux.NewRouter().SkipClean(true)
 	s.router.Use(nameRoute)
 	s.routes()
 	s.handler = withRequestID(s.withRecovery(s.withMetrics(s.router)))
