@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"time"
@@ -139,6 +140,10 @@ func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (str
 	}
 	result := "deny"
 	switch {
+	case errors.Is(err, context.Canceled):
+		// The caller went away: not a policy failure, so not counted with the errors that
+		// operators alert on.
+		result = "cancelled"
 	case err != nil:
 		result = "error"
 	case d.Allow:

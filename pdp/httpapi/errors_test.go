@@ -166,4 +166,23 @@ func TestClientGoneIsNotAnEvaluationError(t *testing.T) {
 			}
 		})
 	}
+	// Counted apart from the policy errors operators alert on (Data API queries are not
+	// decisions).
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if m := rec.Body.String(); !strings.Contains(m, `verdict_decisions_total{result="cancelled"} 2`) ||
+		strings.Contains(m, `verdict_decisions_total{result="error"}`) {
+		t.Errorf("decision metrics:\n%s", grepLines(m, "verdict_decisions_total"))
+	}
+}
+
+// grepLines returns the lines of text that contain substr.
+func grepLines(text, substr string) string {
+	var out []string
+	for line := range strings.Lines(text) {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }
