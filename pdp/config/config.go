@@ -62,6 +62,10 @@ type Policy struct {
 	InterQueryCacheBytes int64 `yaml:"inter_query_cache_bytes"`
 	// ValueCacheEntries bounds OPA's inter-query value cache.
 	ValueCacheEntries int `yaml:"value_cache_entries"`
+	// DecisionCacheBytes bounds the cache of decisions reused for requests equal in every part
+	// that reaches the policy (principal, request body, second, revision); 0 turns it off. It
+	// is used only for policies that call no non-deterministic builtin but time.now_ns.
+	DecisionCacheBytes *int64 `yaml:"decision_cache_bytes"`
 }
 
 // Verification configures bundle signature verification. When set, unsigned bundles are refused.

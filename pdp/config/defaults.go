@@ -23,6 +23,7 @@ const (
 	DefaultMaxBundleBytes       = 32 << 20
 	DefaultInterQueryCacheBytes = 16 << 20
 	DefaultValueCacheEntries    = 10000
+	DefaultDecisionCacheBytes   = 16 << 20
 
 	DefaultCacheSize        = 100000
 	DefaultMaxTokenBytes    = 8 << 10
@@ -115,6 +116,7 @@ func (p *Policy) SetDefaults() {
 	setDefault(&p.MaxBundleBytes, DefaultMaxBundleBytes)
 	setDefault(&p.InterQueryCacheBytes, DefaultInterQueryCacheBytes)
 	setDefault(&p.ValueCacheEntries, DefaultValueCacheEntries)
+	setUnset(&p.DecisionCacheBytes, DefaultDecisionCacheBytes)
 }
 
 // SetDefaults fills every unset token key with its default.

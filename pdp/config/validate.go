@@ -96,6 +96,9 @@ func (p *Policy) validate() []error {
 	if p.LongPollTimeout < 0 || (p.LongPollTimeout > 0 && p.LongPollTimeout < time.Second) {
 		add("long_poll_timeout: must be 0 (off) or at least 1s")
 	}
+	if ValueOr(p.DecisionCacheBytes, 0) < 0 {
+		add("decision_cache_bytes: must be 0 (off) or positive")
+	}
 	if p.MaxBundleBytes <= 0 {
 		add("max_bundle_bytes: must be positive")
 	}

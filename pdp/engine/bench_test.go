@@ -72,8 +72,22 @@ func BenchmarkDecideParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkInputValue builds the input document: "converted" converts subject and token per
+// request; "prepared" reuses a Principal, as requests presenting a cached token do.
 func BenchmarkInputValue(b *testing.B) {
-	in := benchInput()
+	b.Run("converted", func(b *testing.B) { benchInputValue(b, benchInput()) })
+	b.Run("prepared", func(b *testing.B) {
+		in := benchInput()
+		p, err := NewPrincipal(in.Subject, in.Token)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.SetPrincipal(p)
+		benchInputValue(b, in)
+	})
+}
+
+func benchInputValue(b *testing.B, in *Input) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := inputValue(in); err != nil {
@@ -92,6 +106,49 @@ func BenchmarkActivate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := e.Activate(ctx, bundle); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEval is the evaluation alone, on an input document built beforehand.
+func BenchmarkEval(b *testing.B) {
+	bundle, err := vbundle.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := activate(b, newEngine(b, config.Policy{}), bundle)
+	input, err := inputValue(benchInput())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.eval(ctx, s.decision, input); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecisionFrom converts an evaluation's result to a Decision.
+func BenchmarkDecisionFrom(b *testing.B) {
+	bundle, err := vbundle.Builtin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := activate(b, newEngine(b, config.Policy{}), bundle)
+	input, err := inputValue(benchInput())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs, err := s.eval(context.Background(), s.decision, input)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decisionFrom(rs, s.revision); err != nil {
 			b.Fatal(err)
 		}
 	}

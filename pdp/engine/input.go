@@ -38,9 +38,12 @@ func inputValue(in *Input) (ast.Value, error) {
 	if in == nil {
 		return nil, fmt.Errorf("%w: %w: no input", ErrEvaluation, ErrInvalidInput)
 	}
-	subject, err := entity(in.Subject.Type, in.Subject.ID, in.Subject.Properties)
-	if err != nil {
-		return nil, inputError("subject", err)
+	p := in.prepared()
+	if p == nil {
+		var err error
+		if p, err = NewPrincipal(in.Subject, in.Token); err != nil {
+			return nil, err
+		}
 	}
 	action := ast.NewObjectWithCapacity(2)
 	action.Insert(keyName, ast.InternedTerm(in.Action.Name))
@@ -53,18 +56,14 @@ func inputValue(in *Input) (ast.Value, error) {
 	}
 
 	doc := ast.NewObjectWithCapacity(5)
-	doc.Insert(keySubject, ast.NewTerm(subject))
+	doc.Insert(keySubject, p.values[0])
 	doc.Insert(keyAction, ast.NewTerm(action))
 	doc.Insert(keyResource, ast.NewTerm(resource))
 	if err := insertMap(doc, keyContext, in.Context); err != nil {
 		return nil, inputError("context", err)
 	}
-	if in.Token != nil {
-		tok, err := token(in.Token)
-		if err != nil {
-			return nil, inputError("token", err)
-		}
-		doc.Insert(keyToken, ast.NewTerm(tok))
+	if p.values[1] != nil {
+		doc.Insert(keyToken, p.values[1])
 	}
 	return doc, nil
 }

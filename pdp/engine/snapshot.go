@@ -16,6 +16,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/topdown"
 
 	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/stage"
 )
 
 // bundleName is the name the bundle is activated under (module ids, /system/bundles/<name>).
@@ -36,7 +37,16 @@ type Snapshot struct {
 	compiler    *ast.Compiler
 	decision    rego.PreparedEvalQuery
 	queries     *lru.Cache[string, preparedQuery]
+	// repeatable is true when the policy calls no builtin whose answer can change between two
+	// evaluations of the same input at the same instant (see Repeatable).
+	repeatable bool
 }
+
+// Repeatable reports whether two decisions on equal inputs with equal Now are always equal in
+// this snapshot: its policy calls no non-deterministic builtin (http.send, rand.intn,
+// uuid.rfc4122, net.lookup_ip_addr, io.jwt.decode_verify, ...) apart from time.now_ns, which
+// Input.Now pins. Only then may a caller reuse a decision instead of evaluating again.
+func (s *Snapshot) Repeatable() bool { return s.repeatable }
 
 // Revision returns the revision of the bundle the snapshot was built from.
 func (s *Snapshot) Revision() string { return s.revision }
@@ -65,12 +75,13 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
 	s := &Snapshot{
-		revision: revision,
-		timeout:  e.cfg.DecisionTimeout,
-		caches:   e.caches,
-		store:    store,
-		compiler: compiler,
-		queries:  queries,
+		repeatable: repeatable(compiler),
+		revision:   revision,
+		timeout:    e.cfg.DecisionTimeout,
+		caches:     e.caches,
+		store:      store,
+		compiler:   compiler,
+		queries:    queries,
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
@@ -124,11 +135,17 @@ func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQ
 // ErrInvalidInput for a bad input and with context.Canceled when ctx was cancelled (the caller
 // went away). The evaluation error is in the returned error only, never in Reasons.
 func (s *Snapshot) Decide(ctx context.Context, in *Input) (Decision, error) {
+	stage.Enter(stage.Input)
 	input, err := inputValue(in)
 	if err != nil {
 		return denial(s.revision), err
 	}
-	rs, err := s.eval(ctx, s.decision, input)
+	stage.Enter(stage.Eval)
+	var opts []rego.EvalOption
+	if in != nil && !in.Now.IsZero() {
+		opts = append(opts, rego.EvalTime(in.Now))
+	}
+	rs, err := s.eval(ctx, s.decision, input, opts...)
 	if err != nil {
 		return denial(s.revision), err
 	}
@@ -136,7 +153,7 @@ func (s *Snapshot) Decide(ctx context.Context, in *Input) (Decision, error) {
 }
 
 // eval runs a prepared query with the snapshot's caches, bounded by the decision timeout.
-func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value) (rego.ResultSet, error) {
+func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input ast.Value, extra ...rego.EvalOption) (rego.ResultSet, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	// OPA stops an evaluation only through a topdown.Cancel. Left to itself, rego starts a
@@ -156,6 +173,7 @@ func (s *Snapshot) eval(ctx context.Context, pq rego.PreparedEvalQuery, input as
 	if input != nil {
 		opts = append(opts, rego.EvalParsedInput(input))
 	}
+	opts = append(opts, extra...)
 	rs, err := pq.Eval(ctx, opts...)
 	// A short evaluation can finish before the halt reaches it: an answer given after the
 	// deadline, or to a caller already gone, is not given at all.

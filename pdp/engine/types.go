@@ -1,6 +1,9 @@
 package engine
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Errors returned by evaluation. Each is a deny for the caller; httpapi maps them to statuses.
 var (
@@ -47,6 +50,14 @@ type Input struct {
 	Resource Resource       `json:"resource"`
 	Context  map[string]any `json:"context,omitempty"`
 	Token    *Token         `json:"token,omitempty"`
+
+	// Now, when set, is the instant of the decision: time.now_ns() evaluates to it. Callers
+	// that stamp input.context.time set it to the same instant, so a policy reads one clock
+	// and equal inputs get equal decisions. Zero means the evaluating process's clock.
+	Now time.Time `json:"-"`
+
+	// principal is the subject and token already converted, set by SetPrincipal.
+	principal *Principal
 }
 
 // Decision is the outcome of one evaluation. Allow is true only when the policy returned a

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
 	"net/http"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -65,16 +64,12 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var req authorizeRequest
-	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, &req); err != nil {
+	body, err := readJSON(w, r, s.cfg.Server.MaxBodyBytes)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := req.validate(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, d, err := s.decide(r.Context(), r.URL.Path, s.input(p, &req))
+	id, d, err := s.decideNative(r.Context(), r.URL.Path, p, body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -96,6 +91,7 @@ func nativeResponse(id string, d engine.Decision) authorizeResponse {
 
 // principal verifies the request's bearer token.
 func (s *Server) principal(r *http.Request) (*token.Principal, error) {
+	stage.Enter(stage.Token)
 	raw, err := token.BearerToken(r.Header, s.cfg.Tokens.MaxTokenBytes)
 	if err != nil {
 		return nil, err
@@ -103,65 +99,64 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 	return s.deps.Tokens.Verify(r.Context(), raw)
 }
 
+// decideNative decides one native request body (of /v1/authorize, or an item of a batch) for
+// principal p: decoded, validated and built into an input only when no decision can be
+// reused (decideRequest).
+func (s *Server) decideNative(ctx context.Context, path string, p *token.Principal, body []byte) (string, engine.Decision, error) {
+	now := s.decisionTime()
+	return s.decideRequest(ctx, path, keyNative, p, body, now, func() (*engine.Input, error) {
+		var req authorizeRequest
+		if err := decodeBytes(body, &req); err != nil {
+			return nil, err
+		}
+		if err := req.validate(); err != nil {
+			return nil, err
+		}
+		return s.input(p, &req, now), nil
+	})
+}
+
 // input builds the policy input: the subject from the verified principal, the rest from the
-// request, context.time from the server's clock.
-func (s *Server) input(p *token.Principal, req *authorizeRequest) *engine.Input {
+// request, context.time from the server's clock at now.
+func (s *Server) input(p *token.Principal, req *authorizeRequest, now time.Time) *engine.Input {
+	stage.Enter(stage.Input)
 	in := &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: req.Context}
 	ApplyPrincipal(in, p)
-	s.stampTime(in)
+	stampTime(in, now)
 	return in
 }
 
 // stampTime sets context.time to the server's clock on every API: risk rules judge off-hours
-// access and MFA freshness by it, so no caller chooses it. The caller's context is copied
-// first; batch items share their default context.
-func (s *Server) stampTime(in *engine.Input) {
+// access and MFA freshness by it, so no caller chooses it.
+func (s *Server) stampTime(in *engine.Input) { stampTime(in, s.decisionTime()) }
+
+// stampTime sets context.time, and the instant time.now_ns() gives the policy, to now. The
+// caller's context is copied first; batch items share their default context.
+func stampTime(in *engine.Input, now time.Time) {
 	ctx := make(map[string]any, len(in.Context)+1)
 	maps.Copy(ctx, in.Context)
-	ctx["time"] = s.now().UTC().Format(time.RFC3339)
+	ctx["time"] = now.Format(time.RFC3339)
 	in.Context = ctx
+	in.Now = now
 }
 
 // ApplyPrincipal sets the input's subject and token from a verified principal, replacing
-// whatever the caller said about the subject.
+// whatever the caller said about the subject. Their policy values are built once per
+// principal, so every request presenting a cached token reuses them.
 func ApplyPrincipal(in *engine.Input, p *token.Principal) {
-	in.Subject = engine.Subject{Type: "user", ID: p.Subject, Properties: p.Properties}
-	in.Token = &engine.Token{Kind: p.Kind, Issuer: p.Issuer, Claims: p.Claims}
-}
-
-// decide evaluates one input, then counts and logs the decision. An error is always returned
-// with a deny.
-func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (string, engine.Decision, error) {
-	start := s.now()
-	id := newID()
-	d, err := s.deps.Policy.Decide(ctx, in)
-	if err != nil {
-		d.Allow = false
+	ep, ok := p.Derived(func() any {
+		ep, err := engine.NewPrincipal(engine.Subject{Type: "user", ID: p.Subject, Properties: p.Properties},
+			&engine.Token{Kind: p.Kind, Issuer: p.Issuer, Claims: p.Claims})
+		if err != nil {
+			// Not convertible: the evaluation converts again and refuses the input itself.
+			return nil
+		}
+		return ep
+	}).(*engine.Principal)
+	if !ok {
+		in.Subject = engine.Subject{Type: "user", ID: p.Subject, Properties: p.Properties}
+		in.Token = &engine.Token{Kind: p.Kind, Issuer: p.Issuer, Claims: p.Claims}
+		return
 	}
-	result := "deny"
-	switch {
-	case errors.Is(err, context.Canceled):
-		// The caller went away: not a policy failure, so not counted with the errors that
-		// operators alert on.
-		result = "cancelled"
-	case err != nil:
-		result = "error"
-	case d.Allow:
-		result = "allow"
-	}
-	s.metrics.decisions.WithLabelValues(result).Inc()
-	rec := audit.Record{
-		Time: start, DecisionID: id, RequestID: requestID(ctx), Path: path, Revision: d.Revision,
-		Allow: d.Allow, Reasons: d.Reasons, Obligations: d.Obligations, Risk: d.Risk,
-		Subject: in.Subject.ID, Action: in.Action.Name, Resource: in.Resource.Type + "/" + in.Resource.ID,
-		DurationMS: float64(s.now().Sub(start).Microseconds()) / 1000,
-	}
-	if in.Token != nil {
-		rec.Issuer = in.Token.Issuer
-	}
-	if err != nil {
-		rec.Error = classify(err).code
-	}
-	s.deps.Audit.Log(rec)
-	return id, d, err
+	in.SetPrincipal(ep)
 }

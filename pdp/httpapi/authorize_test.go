@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,13 @@ type fixture struct {
 }
 
 func newFixture(tb testing.TB, activate bool) *fixture {
+	tb.Helper()
+	return newFixtureWith(tb, activate, nil)
+}
+
+// newFixtureWith is newFixture with a hook that changes the configuration and the
+// collaborators before the server is built.
+func newFixtureWith(tb testing.TB, activate bool, change func(*config.Config, *Deps)) *fixture {
 	tb.Helper()
 	cfg := config.Default()
 	key, err := token.LoadOrCreateDevKey(tb.TempDir())
@@ -57,8 +65,12 @@ func newFixture(tb testing.TB, activate bool) *fixture {
 		tb.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := New(cfg, Deps{Policy: eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
-		Registry: reg, Gatherer: reg})
+	deps := Deps{Policy: eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
+		Registry: reg, Gatherer: reg}
+	if change != nil {
+		change(&cfg, &deps)
+	}
+	srv, err := New(cfg, deps)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -202,17 +214,67 @@ func TestMetricsCountDecisions(t *testing.T) {
 	}
 }
 
-// BenchmarkAuthorize measures the whole handler: bearer extraction, cached token
-// verification, decoding, evaluation against the built-in policy, encoding.
+// BenchmarkAuthorize measures the whole handler from 2 goroutines: bearer extraction, cached
+// token verification, decoding, evaluation against the built-in policy, encoding. "repeated"
+// sends one request over and over, answered from the decision cache but once a second;
+// "uncached" is the same without the decision cache, so every request is evaluated.
 func BenchmarkAuthorize(b *testing.B) {
-	f := newFixture(b, true)
-	tok := f.token(b, nil)
+	for _, bc := range []struct {
+		name  string
+		bytes int64
+	}{{"repeated", config.DefaultDecisionCacheBytes}, {"uncached", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			f := newFixtureWith(b, true, cacheBytes(bc.bytes))
+			tok := f.token(b, nil)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if rec := f.post(tok, readInternal); rec.Code != 200 {
+						b.Errorf("status %d", rec.Code)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// The stages of the request path that httpapi owns, one benchmark each, so a change to one is
+// judged with benchstat (docs/performance.md). Token verification, input construction and
+// evaluation have theirs in pdp/token and pdp/engine.
+
+func BenchmarkDecodeNative(b *testing.B) {
+	body := []byte(readInternal)
 	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if rec := f.post(tok, readInternal); rec.Code != 200 {
-				b.Fatalf("status %d", rec.Code)
-			}
+	for b.Loop() {
+		var req authorizeRequest
+		if err := decodeBytes(body, &req); err != nil {
+			b.Fatal(err)
 		}
-	})
+	}
+}
+
+func BenchmarkEncodeNative(b *testing.B) {
+	resp := nativeResponse("f65e567e5218d664b8f60992080f725d", engine.Decision{Allow: true,
+		Reasons: []string{"rbac: role editor grants read on document"}, Obligations: []map[string]any{},
+		Risk: map[string]any{"level": "low", "score": 10, "signals": []any{"off_hours"}}, Revision: "sha256:00fb0319d223"})
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Body.Reset()
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+// BenchmarkRecord is the per-decision bookkeeping: id, metrics and a decision-log record
+// queued for a writer that discards it.
+func BenchmarkRecord(b *testing.B) {
+	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) { d.Audit = audit.New(io.Discard, 1<<16, d.Logger) })
+	o := outcome{decision: engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"},
+		Revision: "sha256:00fb0319d223"}, subject: "alice", action: "read", resource: "document/d1", issuer: "https://idp"}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		f.srv.record(ctx, "/v1/authorize", time.Now(), o, nil)
+	}
 }

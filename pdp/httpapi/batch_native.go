@@ -82,14 +82,11 @@ func (s *Server) nativeItem(ctx context.Context, path string, p *token.Principal
 	failed := func(err error) batchItem {
 		return batchItem{authorizeResponse: nativeResponse("", engine.Decision{}), Error: s.newItemError(ctx, i, err)}
 	}
-	var req authorizeRequest
-	if err := decodeRaw(raw, &req); err != nil {
-		return failed(badRequest(jsonProblem(err)))
-	}
-	if err := req.validate(); err != nil {
+	id, d, err := s.decideNative(ctx, path, p, raw)
+	if id == "" {
+		// Refused before any decision: the item itself is malformed or invalid.
 		return failed(err)
 	}
-	id, d, err := s.decide(ctx, path, s.input(p, &req))
 	item := batchItem{authorizeResponse: nativeResponse(id, d)}
 	if err != nil {
 		// The failed decision was logged under id: keep it, so the answer joins the log.

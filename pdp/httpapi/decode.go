@@ -8,26 +8,45 @@ import (
 	"io"
 	"mime"
 	"net/http"
+
+	"github.com/verdict-pdp/verdict/pdp/stage"
 )
 
 // decodeJSON reads one JSON document of at most maxBytes from r's body into v. Numbers stay
 // json.Number so the policy sees them exactly as sent.
 func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) error {
+	body, err := readJSON(w, r, maxBytes)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+// readJSON reads a JSON request body of at most maxBytes, refusing another content type and
+// an empty body.
+func readJSON(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
+	stage.Enter(stage.Decode)
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return errUnsupportedCT
+		return nil, errUnsupportedCT
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return fmt.Errorf("%w: the limit is %d bytes", errBodyTooLarge, maxBytes)
+			return nil, fmt.Errorf("%w: the limit is %d bytes", errBodyTooLarge, maxBytes)
 		}
-		return badRequest("the request body could not be read")
+		return nil, badRequest("the request body could not be read")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest("the request body is empty")
+		return nil, badRequest("the request body is empty")
 	}
+	return body, nil
+}
+
+// decodeBytes decodes the one JSON document of body into v.
+func decodeBytes(body []byte, v any) error {
+	stage.Enter(stage.Decode)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

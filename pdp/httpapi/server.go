@@ -16,7 +16,9 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisioncache"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -60,6 +62,8 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	metrics *metrics
+	// decisions reuses decisions of repeated requests; nil when policy.decision_cache_bytes is 0.
+	decisions *decisionCache
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -76,6 +80,11 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, metrics: m}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if n := config.ValueOr(cfg.Policy.DecisionCacheBytes, config.DefaultDecisionCacheBytes); n > 0 {
+		if s.decisions, err = decisioncache.New[token.Principal, outcome](n); err != nil {
+			return nil, err
+		}
 	}
 	// SkipClean: the router must not answer 301 to a cleaned path. Forward auth reads the path as
 	// sent (Envoy puts the original below /v1/forward-auth/) and refuses dot segments itself; a
@@ -116,8 +125,14 @@ func (s *Server) routes() {
 // checked against what is served.
 func (s *Server) Walk(fn mux.WalkFunc) error { return s.router.Walk(fn) }
 
-// ServeHTTP serves one request through the middleware chain and the router.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP serves one request through the middleware chain and the router. The handlers mark
+// each step of the request for CPU profiles (package stage); what runs outside them, the
+// server's reading and writing included, is marked stage.HTTP.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	stage.Enter(stage.HTTP)
+	defer stage.Enter(stage.HTTP)
+	s.handler.ServeHTTP(w, r)
+}
 
 // NewHTTPServer wraps h in an http.Server with every timeout and the header limit set.
 func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Server {

@@ -238,3 +238,33 @@ func TestVerifyConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Derived builds once per principal, whatever the number of goroutines asking.
+func TestDerived(t *testing.T) {
+	p := &Principal{Subject: "alice"}
+	var builds atomic.Int64
+	var wg sync.WaitGroup
+	got := make([]any, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = p.Derived(func() any {
+				builds.Add(1)
+				return new(int)
+			})
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if got[i] != got[0] {
+			t.Fatalf("call %d got %p, call 0 got %p: not one value", i, got[i], got[0])
+		}
+	}
+	if n := builds.Load(); n < 1 || n > int64(len(got)) {
+		t.Errorf("%d builds", n)
+	}
+	if again := p.Derived(func() any { t.Error("built again"); return nil }); again != got[0] {
+		t.Error("a later call got another value")
+	}
+}

@@ -2,6 +2,7 @@ package token
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,4 +78,22 @@ type Principal struct {
 	// keyID is the id of the key that verified a JWT, so cached tokens leave the cache when a
 	// refresh drops their key.
 	keyID string
+	// derived is what Derived built from this principal.
+	derived atomic.Pointer[any]
+}
+
+// Derived returns what build makes of p, calling build only the first time for p: later calls,
+// from any goroutine, get the same value. A Principal from the verified-token cache serves
+// every request that presents its token, so work done here once (converting claims into
+// policy values) is not done again per request. Two first calls at once may both build; one
+// value is kept and returned to both.
+func (p *Principal) Derived(build func() any) any {
+	if v := p.derived.Load(); v != nil {
+		return *v
+	}
+	v := build()
+	if p.derived.CompareAndSwap(nil, &v) {
+		return v
+	}
+	return *p.derived.Load()
 }

@@ -1,0 +1,139 @@
+// Package decisioncache remembers decisions already made, so that a request equal to one
+// answered before, in everything that reaches the policy, is answered without evaluating the
+// policy again.
+//
+// A decision may be reused only when it is exact: the same verified principal (the very same
+// cached token verification, compared by identity, not by a hash, and held only weakly, so the
+// cache never keeps a principal alive that the token cache has let go), the same request bytes,
+// the same second of the clock (the policy input's context.time and time.now_ns have one-second
+// resolution), the same policy revision, and a policy whose answer depends on nothing else
+// (engine.Snapshot.Repeatable). The callers make the key from the first three; the cache checks
+// the principal and the revision on every hit. It knows nothing of HTTP or OPA.
+//
+// The cache is bounded by bytes: each entry is charged its key, its value's size as the caller
+// estimates it and a fixed overhead, and the least recently used entries go first.
+package decisioncache
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+	"weak"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// entryOverhead is charged to every entry on top of its key and value: the LRU's list element
+// and map slot, the entry struct and the key's string header, rounded up.
+const entryOverhead = 192
+
+// minEntryBytes is the smallest charge an entry can have; it turns the byte bound into the
+// LRU's count bound, which then never binds first.
+const minEntryBytes = entryOverhead
+
+// Cache maps request keys to values of type V (a decision and what its log record needs),
+// each made for one owner of type O (the verified principal). It is safe for concurrent use.
+type Cache[O, V any] struct {
+	lru      *lru.Cache[string, entry[O, V]]
+	maxBytes int64
+	// adding serializes Add, so the byte count stays exact when two requests add one key.
+	adding  sync.Mutex
+	bytes   atomic.Int64
+	hits    atomic.Uint64
+	misses  atomic.Uint64
+	evicted atomic.Uint64
+}
+
+type entry[O, V any] struct {
+	owner    weak.Pointer[O]
+	revision string
+	value    V
+	size     int64
+}
+
+// Stats are the cache's counters since it was built.
+type Stats struct {
+	Entries  int    `json:"entries"`
+	Bytes    int64  `json:"bytes"`
+	MaxBytes int64  `json:"max_bytes"`
+	Hits     uint64 `json:"hits"`
+	Misses   uint64 `json:"misses"`
+	Evicted  uint64 `json:"evicted"`
+}
+
+// New returns a cache holding at most maxBytes, which must be positive.
+func New[O, V any](maxBytes int64) (*Cache[O, V], error) {
+	if maxBytes <= 0 {
+		return nil, fmt.Errorf("decision cache: size must be positive, got %d bytes", maxBytes)
+	}
+	c := &Cache[O, V]{maxBytes: maxBytes}
+	l, err := lru.NewWithEvict(int(max(1, maxBytes/minEntryBytes)), func(_ string, e entry[O, V]) {
+		c.bytes.Add(-e.size)
+		c.evicted.Add(1)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("decision cache: %w", err)
+	}
+	c.lru = l
+	return c, nil
+}
+
+// Key builds the key of a request: kind (which API built the input, so two APIs that read the
+// same bytes differently never meet), the principal's address, the second of now and the
+// request bytes that, with those, make the whole policy input. An address can be reused once
+// its principal is collected; Get tells the two apart.
+func Key[O any](kind byte, owner *O, now time.Time, request []byte) string {
+	b := make([]byte, 0, 1+8+8+len(request))
+	b = append(b, kind)
+	b = binary.LittleEndian.AppendUint64(b, uint64(uintptr(unsafe.Pointer(owner))))
+	b = binary.LittleEndian.AppendUint64(b, uint64(now.Unix()))
+	b = append(b, request...)
+	return string(b)
+}
+
+// Get returns the value stored under key for this owner and revision. An entry whose owner is
+// another (one collected, whose address owner now has) or whose revision is another is a miss.
+func (c *Cache[O, V]) Get(key string, owner *O, revision string) (V, bool) {
+	e, ok := c.lru.Get(key)
+	if !ok || e.owner.Value() != owner || e.revision != revision {
+		c.misses.Add(1)
+		var zero V
+		return zero, false
+	}
+	c.hits.Add(1)
+	return e.value, true
+}
+
+// Add stores v under key for owner and revision, charging valueBytes for v, then evicts the
+// least recently used entries until the cache is within its bound. An entry larger than the
+// whole bound is not stored.
+func (c *Cache[O, V]) Add(key string, owner *O, revision string, v V, valueBytes int) {
+	size := int64(len(key)+len(revision)+valueBytes) + entryOverhead
+	if size > c.maxBytes {
+		return
+	}
+	c.adding.Lock()
+	defer c.adding.Unlock()
+	if old, ok := c.lru.Peek(key); ok {
+		// Replaced, not evicted: the LRU calls no eviction callback for it.
+		c.bytes.Add(-old.size)
+	}
+	c.lru.Add(key, entry[O, V]{owner: weak.Make(owner), revision: revision, value: v, size: size})
+	c.bytes.Add(size)
+	for c.bytes.Load() > c.maxBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			return
+		}
+	}
+}
+
+// Stats returns the cache's counters.
+func (c *Cache[O, V]) Stats() Stats {
+	return Stats{
+		Entries: c.lru.Len(), Bytes: c.bytes.Load(), MaxBytes: c.maxBytes,
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Evicted: c.evicted.Load(),
+	}
+}

@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/decisioncache"
+	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/stage"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// Kinds of request keys in the decision cache: which API built the input from the bytes.
+const (
+	// keyNative is a /v1/authorize body or one item of /v1/authorize/batch.
+	keyNative byte = iota + 1
+)
+
+// decisionCache keeps decisions by principal, request bytes and second (package decisioncache).
+type decisionCache = decisioncache.Cache[token.Principal, outcome]
+
+// outcome is a decision and the parts of its log record that come from the input, which is
+// all a reused decision needs: its own id, count and log record are made per request.
+type outcome struct {
+	decision engine.Decision
+	subject  string
+	action   string
+	resource string
+	issuer   string
+}
+
+func outcomeOf(in *engine.Input, d engine.Decision) outcome {
+	o := outcome{decision: d, subject: in.Subject.ID, action: in.Action.Name,
+		resource: in.Resource.Type + "/" + in.Resource.ID}
+	if in.Token != nil {
+		o.issuer = in.Token.Issuer
+	}
+	return o
+}
+
+// size estimates the bytes o holds, for the cache's bound.
+func (o *outcome) size() int {
+	n := len(o.subject) + len(o.action) + len(o.resource) + len(o.issuer) + 16*len(o.decision.Reasons)
+	for _, r := range o.decision.Reasons {
+		n += len(r)
+	}
+	// Obligations and risk are small maps of short values; charge a generous flat rate.
+	return n + 256*len(o.decision.Obligations) + 256
+}
+
+// decisionTime is the instant a decision is made at: the server's clock to the second, the
+// resolution of input.context.time.
+func (s *Server) decisionTime() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+// decideRequest decides for principal p the input that build makes from request, the bytes
+// that with p and now make the whole input. When the active policy is repeatable and the
+// decision cache is on, a decision made before for the same principal, kind, bytes and second
+// under the same revision is reused instead of evaluating again; the request still gets its
+// own decision id, count and log record, and its token was verified and checked for revocation
+// before. A build error is the caller's mistake and is returned with no decision.
+func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *token.Principal, request []byte,
+	now time.Time, build func() (*engine.Input, error)) (string, engine.Decision, error) {
+	snap := s.deps.Policy.Current()
+	if s.decisions == nil || snap == nil || !snap.Repeatable() {
+		in, err := build()
+		if err != nil {
+			return "", engine.Decision{}, err
+		}
+		return s.decide(ctx, path, in)
+	}
+	start := s.now()
+	key := decisioncache.Key(kind, p, now, request)
+	if o, ok := s.decisions.Get(key, p, snap.Revision()); ok {
+		stage.Enter(stage.Respond)
+		return s.record(ctx, path, start, o, nil), o.decision, nil
+	}
+	in, err := build()
+	if err != nil {
+		return "", engine.Decision{}, err
+	}
+	d, err := snap.Decide(ctx, in)
+	stage.Enter(stage.Respond)
+	o := outcomeOf(in, d)
+	if err == nil {
+		s.decisions.Add(key, p, d.Revision, o, o.size())
+	} else {
+		o.decision.Allow = false
+	}
+	return s.record(ctx, path, start, o, err), o.decision, err
+}
+
+// decide evaluates one input, then counts and logs the decision. An error is always returned
+// with a deny.
+func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (string, engine.Decision, error) {
+	start := s.now()
+	d, err := s.deps.Policy.Decide(ctx, in)
+	stage.Enter(stage.Respond)
+	if err != nil {
+		d.Allow = false
+	}
+	return s.record(ctx, path, start, outcomeOf(in, d), err), d, err
+}
+
+// record counts and logs one decision made since start, and returns its new decision id.
+func (s *Server) record(ctx context.Context, path string, start time.Time, o outcome, err error) string {
+	id := newID()
+	d := o.decision
+	result := "deny"
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The caller went away: not a policy failure, so not counted with the errors that
+		// operators alert on.
+		result = "cancelled"
+	case err != nil:
+		result = "error"
+	case d.Allow:
+		result = "allow"
+	}
+	s.metrics.decisions.WithLabelValues(result).Inc()
+	rec := audit.Record{
+		Time: start, DecisionID: id, RequestID: requestID(ctx), Path: path, Revision: d.Revision,
+		Allow: d.Allow, Reasons: d.Reasons, Obligations: d.Obligations, Risk: d.Risk,
+		Subject: o.subject, Action: o.action, Resource: o.resource, Issuer: o.issuer,
+		DurationMS: float64(s.now().Sub(start).Microseconds()) / 1000,
+	}
+	if err != nil {
+		rec.Error = classify(err).code
+	}
+	s.deps.Audit.Log(rec)
+	return id
+}

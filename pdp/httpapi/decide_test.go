@@ -1,0 +1,224 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/token"
+)
+
+// recordSink collects decision-log lines.
+type recordSink struct {
+	mu    sync.Mutex
+	lines bytes.Buffer
+}
+
+func (s *recordSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lines.Write(p)
+}
+
+func (s *recordSink) records(t *testing.T) []audit.Record {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []audit.Record
+	for _, line := range strings.Split(strings.TrimSpace(s.lines.String()), "\n") {
+		var r audit.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("decision log line %q: %v", line, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// fixedClock is a settable clock for the server.
+type fixedClock struct{ ns atomic.Int64 }
+
+func (c *fixedClock) now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fixedClock) set(t time.Time)     { c.ns.Store(t.UnixNano()) }
+func (c *fixedClock) add(d time.Duration) { c.ns.Add(int64(d)) }
+
+func cacheBytes(n int64) func(*config.Config, *Deps) {
+	return func(cfg *config.Config, _ *Deps) { cfg.Policy.DecisionCacheBytes = &n }
+}
+
+// TestDecisionCacheExact sends 10,000 varied requests (principals, actions, resources,
+// attributes, risk signals, clock) to a server without the decision cache, then twice with
+// it, so the second is answered from the cache: every answer must be the same.
+func TestDecisionCacheExact(t *testing.T) {
+	clock := &fixedClock{}
+	clock.set(time.Date(2026, 12, 7, 6, 59, 58, 0, time.UTC)) // crosses 07:00, the start of business hours
+	cached := newFixtureWith(t, true, func(cfg *config.Config, d *Deps) {
+		d.Now = clock.now
+		cacheBytes(64<<20)(cfg, d)
+	})
+	cache := cached.srv.decisions
+	// uncached answers from the same server and principals with the cache taken away.
+	uncached := func(tok, body string) answer {
+		cached.srv.decisions = nil
+		defer func() { cached.srv.decisions = cache }()
+		return decisionOf(t, cached.post(tok, body))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	var tokens []string
+	for _, roles := range [][]string{{"viewer"}, {"editor"}, {"admin"}, {"auditor"}, {}} {
+		for _, amr := range [][]string{{"pwd"}, {"pwd", "otp"}} {
+			for _, tenant := range []string{"acme", "globex"} {
+				tokens = append(tokens, cached.token(t, map[string]any{"roles": roles, "amr": amr, "tenant": tenant,
+					"auth_time": clock.now().Add(-time.Duration(rng.IntN(20000)) * time.Second).Unix()}))
+			}
+		}
+	}
+	const n = 10000
+	allows, hits := 0, 0
+	for i := range n {
+		if i%500 == 0 {
+			clock.add(time.Second)
+		}
+		body := fmt.Sprintf(`{"action":%q,"resource":{"type":%q,"id":"d%d","properties":{"tenant":%q,"owner":%q,"classification":%q}},`+
+			`"context":{"new_device":%v,"ip_reputation":%q,"failed_logins_24h":%d}}`,
+			pick("read", "update", "delete", "share", "create", "audit"), pick("document", "project"), rng.IntN(3),
+			pick("acme", "globex"), pick("alice", "bob"), pick("public", "internal", "confidential", "restricted"),
+			rng.IntN(4) == 0, pick("good", "suspicious", "bad", "good"), rng.IntN(7))
+		tok := tokens[rng.IntN(len(tokens))]
+		want := uncached(tok, body)
+		for round := range 2 {
+			before := cache.Stats().Hits
+			got := decisionOf(t, cached.post(tok, body))
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("request %d round %d: with the cache %+v\nwithout %+v\nbody %s", i, round, got, want, body)
+			}
+			if cache.Stats().Hits > before {
+				hits++
+			}
+		}
+		if want.Allow {
+			allows++
+		}
+	}
+	if hits < n/2 || allows == 0 || allows == n {
+		t.Errorf("%d cache hits and %d allows in %d requests: the test did not exercise the cache on both outcomes", hits, allows, n)
+	}
+}
+
+// answer is a native decision without its per-request id.
+type answer struct {
+	Allow       bool             `json:"allow"`
+	Reasons     []string         `json:"reasons"`
+	Obligations []map[string]any `json:"obligations"`
+	Risk        map[string]any   `json:"risk"`
+	Revision    string           `json:"revision"`
+}
+
+func decisionOf(t *testing.T, rec *httptest.ResponseRecorder) answer {
+	t.Helper()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	var a answer
+	if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// A reused decision is still a decision of its own: its own id and log record, counted, and
+// given only after the token was verified again (a token revoked meanwhile is refused).
+func TestDecisionCacheKeepsGuarantees(t *testing.T) {
+	sink := &recordSink{}
+	var revoked atomic.Bool
+	var verifications atomic.Int64
+	p := &token.Principal{Kind: "jwt", Issuer: "https://idp.test", Subject: "alice",
+		Properties: map[string]any{"roles": []any{"editor"}, "tenant": "acme", "amr": []any{"pwd", "otp"}}}
+	f := newFixtureWith(t, true, func(cfg *config.Config, d *Deps) {
+		d.Audit = audit.New(sink, 100, d.Logger)
+		d.Tokens = verifierFunc(func(context.Context, string) (*token.Principal, error) {
+			verifications.Add(1)
+			if revoked.Load() {
+				return nil, fmt.Errorf("%w: %w", token.ErrInvalidToken, token.ErrRevoked)
+			}
+			return p, nil
+		})
+	})
+	ids := map[string]bool{}
+	for range 3 {
+		rec := f.post("t", readInternal)
+		var got authorizeResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 200 || !got.Allow {
+			t.Fatalf("status %d, %s", rec.Code, rec.Body)
+		}
+		ids[got.DecisionID] = true
+	}
+	if st := f.srv.decisions.Stats(); st.Hits < 1 {
+		t.Fatalf("cache stats %+v: the repeated request was not answered from the cache", st)
+	}
+	revoked.Store(true)
+	if rec := f.post("t", readInternal); rec.Code != http.StatusUnauthorized {
+		t.Errorf("revoked token: status %d; want 401", rec.Code)
+	}
+	if verifications.Load() != 4 {
+		t.Errorf("%d verifications for 4 requests", verifications.Load())
+	}
+	if len(ids) != 3 {
+		t.Errorf("decision ids %v; want 3 different ones", ids)
+	}
+	if err := f.srv.deps.Audit.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	recs := sink.records(t)
+	if len(recs) != 3 {
+		t.Fatalf("%d decision log records; want one per decision, 3", len(recs))
+	}
+	for _, r := range recs {
+		if !ids[r.DecisionID] || !r.Allow || r.Subject != "alice" || r.Resource != "document/d1" || r.Action != "read" {
+			t.Errorf("record %+v does not describe its decision", r)
+		}
+	}
+}
+
+// A decision made under one revision is never given under another.
+func TestDecisionCacheRevision(t *testing.T) {
+	f := newFixture(t, true)
+	tok := f.token(t, nil)
+	first := decisionOf(t, f.post(tok, readInternal))
+	activateBody(t, f, `decision := {"allow": false, "reasons": ["new policy"]}`)
+	got := decisionOf(t, f.post(tok, readInternal))
+	if got.Revision == first.Revision || got.Allow || len(got.Reasons) != 1 || got.Reasons[0] != "new policy" {
+		t.Errorf("after activation: %+v (before: %+v)", got, first)
+	}
+}
+
+// activateBody activates a one-module bundle whose package verdict.authz is body.
+func activateBody(t *testing.T, f *fixture, body string) {
+	t.Helper()
+	manifest := `{"roots":["verdict"],"revision":"test-` + fmt.Sprint(time.Now().UnixNano()) + `"}`
+	b, err := bundle.FromFS(fstest.MapFS{
+		".manifest":  {Data: []byte(manifest)},
+		"authz.rego": {Data: []byte("package verdict.authz\n\n" + body + "\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.eng.Activate(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+}
