@@ -41,6 +41,7 @@ trap 'exit 130' INT TERM
 start() {
 	local name=$1 health=$2
 	shift 2
+	server_name=$name
 	taskset -c 0 "$@" >"$work/$name.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 600); do
@@ -63,8 +64,18 @@ measure() {
 	shift 3
 	taskset -c 1 wrk -t1 -c"$conns" -d"${warmup}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >/dev/null
 	taskset -c 1 wrk -t1 -c"$conns" -d"${measure}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >"$work/wrk.out"
+	alive "$workload"
 	printf '%s\t%s\t%s\t%s\n' "$workload" "$server" "$per" "$(grep '^RESULT' "$work/wrk.out")" >>"$work/results.tsv"
 	echo "  $workload on $server: $(grep '^RESULT' "$work/wrk.out")" >&2
+}
+
+# alive WORKLOAD fails the run, with the server's log, when the server exited during WORKLOAD.
+alive() {
+	if ! kill -0 "$pid" 2>/dev/null; then
+		echo "bench-load: the server exited during $1; the end of its log:" >&2
+		tail -n 20 "$work/$server_name.log" >&2
+		exit 1
+	fi
 }
 
 probe() { "$work/benchload" probe -url "$url" -dir "$work" -issuer "$iss" -mode "$1" >&2; }
@@ -89,6 +100,7 @@ YAML
 
 small_policy="policy: {bundle: $here/policy, entrypoint: bench/authz/decision}"
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench-load: building the generator and OPA; writing the key, JWKS and 1000 tokens" >&2
 (cd "$root" && go build -o "$work/benchload" ./tests/benchload)
 opa=$(cd "$root" && go tool -n opa)
@@ -137,6 +149,7 @@ measure W1u Verdict 1 bearer unique
 measure W3 Verdict 10 batch
 rate=$(awk -F'\t' '$1 == "W1" && $2 == "Verdict" { split($4, r, " "); printf "%d", 0.8 * r[2] / r[3] }' "$work/results.tsv")
 taskset -c 1 "$work/benchload" rate -url "$url" -dir "$work" -rate "$rate" -duration "${measure}s" >"$work/rate.out"
+alive W1@80%
 printf 'W1@80%%\tVerdict\t1\t%s\n' "$(grep '^RESULT' "$work/rate.out")" >>"$work/results.tsv"
 echo "  W1@80% on Verdict ($rate req/s): $(grep '^RESULT' "$work/rate.out")" >&2
 stop_server
@@ -173,6 +186,8 @@ W1-builtin: Verdict's built-in policy, OPA given the claims). W1u: every resourc
 W2: the same 1000 tokens through a token cache of $w2_cache entries, so every request verifies
 its signature. W3: batches of 10 (decisions/s = 10 x req/s). W4: W1 with the decision log to a
 file. W1@80%: constant rate of $rate req/s (80% of Verdict's W1), latency from the due time.
+Load average (1, 5, 15 min) from other work on the machine: $load_before at the start,
+$(cut -d' ' -f1-3 /proc/loadavg) at the end; figures taken under load are lower bounds.
 
 NOTE
 "$work/benchload" table "$work/results.tsv"
