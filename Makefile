@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 COVERAGE_THRESHOLD ?= 90
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench load clean
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench load bench-load clean
 
 all: build
 
@@ -54,6 +54,12 @@ bench:
 # A bounded load run (10 s) against a development server on a free loopback port.
 load: build
 	tests/load/run.sh $(abspath $(BIN)) 10s 16
+
+# Verdict side by side with a floor server, the floor plus RS256, and OPA's server, each alone
+# on CPU 0 with the load generator (wrk) on CPU 1: one table, under 5 minutes.
+bench-load: build
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	tests/benchload/run.sh $(abspath $(BIN))
 
 clean:
 	rm -rf bin bundles/*.tar.gz
