@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -532,6 +533,132 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 			if s, err := Open(context.Background(), cfg, Deps{}); err == nil {
 				_ = s.Close()
 				t.Error("Open accepted the configuration")
+			}
+		})
+	}
+}
+
+// TestTimesOutOfRange sends each backend the times that used to undo or wrap a revocation: the
+// file store took far-future ones and wrapped their nanoseconds into the past, so a token revoked
+// a moment before passed again, and wrapped a not-before in 1600 into the far future, locking
+// the subject out; Redis answered them as a store failure. Now both refuse them as invalid and
+// keep what was recorded.
+func TestTimesOutOfRange(t *testing.T) {
+	date := func(s string) time.Time {
+		d, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		name   string
+		field  string
+		revoke func(s *Store) (Record, error)
+	}{
+		{name: "exp 9999-12-31T23:59:59Z", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", date("9999-12-31T23:59:59Z"))
+		}},
+		{name: "exp 2262-04-11T23:47:17Z", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", date("2262-04-11T23:47:17Z"))
+		}},
+		{name: "exp 11000000000 seconds", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", time.Unix(11000000000, 0))
+		}},
+		{name: "exp at MaxTime", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", token.LatestTime())
+		}},
+		{name: "exp before 1970", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", time.Unix(-5, 0))
+		}},
+		{name: "not_before 1600-01-01T00:00:00Z", field: "not_before", revoke: func(s *Store) (Record, error) {
+			return s.RevokeSubject(context.Background(), iss, "alice", date("1600-01-01T00:00:00Z"))
+		}},
+		{name: "not_before 9999-12-31T23:59:59Z", field: "not_before", revoke: func(s *Store) (Record, error) {
+			return s.RevokeSubject(context.Background(), iss, "alice", date("9999-12-31T23:59:59Z"))
+		}},
+	}
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openTest(t, cfg, nil)
+			now := time.Now()
+			if _, err := s.RevokeToken(context.Background(), iss, "j1", now.Add(10*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					_, err := tt.revoke(s)
+					switch {
+					case !errors.Is(err, ErrInvalid) || !errors.Is(err, token.ErrTimeRange):
+						t.Errorf("error = %v, want ErrInvalid and token.ErrTimeRange", err)
+					case !strings.Contains(err.Error(), tt.field+" ") || !strings.Contains(err.Error(), token.MaxTime):
+						t.Errorf("error %q does not name %s and the range", err, tt.field)
+					}
+					if got, err := s.Revoked(context.Background(), principal("j1", "alice", now)); err != nil || !got {
+						t.Errorf("the token revoked first: Revoked = %v, %v", got, err)
+					}
+					if got, err := s.Revoked(context.Background(), principal("j2", "alice", now)); err != nil || got {
+						t.Errorf("another token of the subject: Revoked = %v, %v", got, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRevocationOnlyGrows asks each backend to revoke again with an earlier exp or not-before,
+// and expects the first, longer revocation to hold.
+func TestRevocationOnlyGrows(t *testing.T) {
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg.Leeway = 0
+			s, _ := openTest(t, cfg, nil)
+			ctx := context.Background()
+			now := time.Now()
+			if _, err := s.RevokeToken(ctx, iss, "j1", now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RevokeSubject(ctx, iss, "mallory", now); err != nil {
+				t.Fatal(err)
+			}
+			// Later calls naming earlier times: a short exp, one already past, an older not-before.
+			for _, exp := range []time.Time{now.Add(time.Second), now.Add(-time.Hour)} {
+				if _, err := s.RevokeToken(ctx, iss, "j1", exp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.RevokeSubject(ctx, iss, "mallory", now.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Until(now.Add(1300 * time.Millisecond)))
+			for _, p := range []*token.Principal{principal("j1", "alice", now), principal("m", "mallory", now.Add(-time.Minute))} {
+				if got, err := s.Revoked(ctx, p); err != nil || !got {
+					t.Errorf("Revoked(%s/%s) = %v, %v after a shorter revocation", p.Subject, p.TokenID, got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLongRetentionIsCapped gives a retention that carries a subject revocation past 2262, where
+// the file store's nanoseconds wrap around: the record is capped at token.MaxTime plus leeway,
+// which no accepted token outlives, and it holds.
+func TestLongRetentionIsCapped(t *testing.T) {
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			cfg.Retention = 250 * 365 * 24 * time.Hour
+			s, _ := openTest(t, cfg, nil)
+			now := time.Now()
+			rec, err := s.RevokeSubject(context.Background(), iss, "mallory", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := token.LatestTime().Add(cfg.Leeway); !rec.Expires.Equal(want) {
+				t.Errorf("Expires = %v, want %v", rec.Expires, want)
+			}
+			if got, err := s.Revoked(context.Background(), principal("m", "mallory", now.Add(-time.Minute))); err != nil || !got {
+				t.Errorf("Revoked = %v, %v", got, err)
 			}
 		})
 	}
