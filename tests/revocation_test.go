@@ -1,12 +1,16 @@
 package tests
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -322,4 +326,71 @@ func TestRevocationTimeRange(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDamagedRevocationFile starts the binary on a revocation file that was truncated to nothing
+// and on one whose pages were overwritten. Before, the first started with an empty store (the
+// revoked token passed again) and the second crashed with a Go panic. Now each is a refusal to
+// start: a non-zero exit and one message naming the file, the damage and the way out. Moving the
+// file aside, as the message says, starts Verdict with an empty store.
+func TestDamagedRevocationFile(t *testing.T) {
+	inst, is := startWithIssuer(t, adminYAML(""))
+	claims := is.claims("alice", editorClaims)
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, claims["jti"]))
+	inst.stop(t)
+	db := filepath.Join(inst.Dir, "data", "revocations.db")
+	whole, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwritten := bytes.Clone(whole)
+	for i := 2 * 4096; i < len(overwritten); i++ { // every page after the two meta pages
+		overwritten[i] = 0xA5
+	}
+	tests := []struct {
+		name, damage string
+		data         []byte
+	}{
+		{name: "truncated to 0 bytes", damage: "the file is empty", data: []byte{}},
+		{name: "pages overwritten", damage: "bbolt", data: overwritten},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(db, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, verdictBin(t), "serve", "--addr", freeAddr(t), "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+			cmd.Dir = inst.Dir
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("serve on a damaged file: %v, want a non-zero exit; output:\n%s", err, out)
+			}
+			last := lastLine(string(out))
+			for _, want := range []string{"revocations.db", "damaged", tt.damage, "backup", "move it aside"} {
+				if !strings.Contains(last, want) {
+					t.Errorf("the last line does not say %q: %s", want, last)
+				}
+			}
+			for _, trace := range []string{"panic", "goroutine "} {
+				if strings.Contains(string(out), trace) {
+					t.Errorf("the output holds %q:\n%s", trace, out)
+				}
+			}
+		})
+	}
+	t.Run("moved aside, an empty store starts", func(t *testing.T) {
+		if err := os.Rename(db, db+".damaged"); err != nil {
+			t.Fatal(err)
+		}
+		again := startVerdict(t, inst.Dir, "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+		wantStatus(t, again, is.sign(t, is.claims("alice", editorClaims)), http.StatusOK)
+	})
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -22,6 +22,9 @@ var (
 	// ErrInvalid means a revocation was asked for without the fields it needs, or with a time
 	// outside token.MinTime to token.MaxTime. Its text says which and is meant for the caller.
 	ErrInvalid = errors.New("invalid revocation")
+	// ErrDamaged means the store's file exists but cannot be read whole: empty, truncated, or
+	// with damaged pages. Open refuses it rather than start without the revocations it held.
+	ErrDamaged = errors.New("revocation store file is damaged")
 )
 
 // Record is one revocation as the store keeps it.

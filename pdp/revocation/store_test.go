@@ -1,8 +1,11 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/revocation/revocationtest"
@@ -661,5 +665,93 @@ func TestLongRetentionIsCapped(t *testing.T) {
 				t.Errorf("Revoked = %v, %v", got, err)
 			}
 		})
+	}
+}
+
+// TestFileStoreDamaged opens damaged copies of a store file. Each must be refused with
+// ErrDamaged and a message naming the file and the way out, leave the file as it was, and never
+// panic: before, an empty file opened as an empty store (revoked tokens passed again) and damaged
+// pages crashed the process in bbolt.
+func TestFileStoreDamaged(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.db")
+	s, err := Open(context.Background(), testConfig(StoreFile, good), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillFileStore(t, s, 3000)
+	var root int // the page holding the root of the tokens bucket
+	_ = s.b.(*fileBackend).db.View(func(tx *bolt.Tx) error {
+		root = int(tx.Bucket(bucketTokens).Root())
+		return nil
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	overwrite := func(from, to int) []byte {
+		b := bytes.Clone(whole)
+		for i := from; i < to; i++ {
+			b[i] = 0xA5
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{name: "empty", data: []byte{}},
+		{name: "truncated to one page", data: whole[:page]},
+		{name: "truncated to half", data: whole[:len(whole)/2/page*page]},
+		{name: "not a bbolt file", data: []byte("revocations: none, honest\n")},
+		{name: "both meta pages overwritten", data: overwrite(0, 2*page)},
+		{name: "root page of the tokens bucket overwritten", data: overwrite(root*page, root*page+page)},
+		{name: "a page in the middle overwritten", data: overwrite(len(whole)/2/page*page, len(whole)/2/page*page+page)},
+		{name: "everything after the meta pages overwritten", data: overwrite(2*page, len(whole))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "revocations.db")
+			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(context.Background(), testConfig(StoreFile, path), Deps{})
+			if err == nil {
+				_ = s.Close()
+				t.Fatal("Open accepted a damaged file")
+			}
+			if !errors.Is(err, ErrDamaged) {
+				t.Errorf("error = %v, want ErrDamaged", err)
+			}
+			for _, want := range []string{path, "backup", "move it aside"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, tt.data) {
+				t.Error("the damaged file was changed")
+			}
+		})
+	}
+}
+
+// fillFileStore writes n token revocations, live for an hour, in one transaction.
+func fillFileStore(t testing.TB, s *Store, n int) {
+	t.Helper()
+	until := nanos(time.Now().Add(time.Hour))
+	err := s.b.(*fileBackend).db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			key := keyOf(iss, fmt.Sprintf("jti-%d", i))
+			if err := tx.Bucket(bucketTokens).Put(key[:], until); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
