@@ -1,12 +1,16 @@
 package tests
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -252,4 +256,141 @@ func merged(ms ...map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// TestRevocationTimeRange sends the binary, with each store, the times that used to undo or wrap
+// a revocation: an exp past 2262 in an admin revocation (the file store accepted it and the
+// revoked token passed again; Redis answered 503), a not_before in 1600 (it locked the subject
+// out), and a token whose exp is 11000000000, JWT or introspected, revoked at /v1/revoke (200, and
+// the token still authorized). Each is now a 400 naming the field and the range, or a token
+// refused outright, and what was revoked stays revoked.
+func TestRevocationTimeRange(t *testing.T) {
+	srv := revocationtest.StartRedis(t)
+	as := newIntrospectionServer(t)
+	introspection := fmt.Sprintf("  introspection: {url: %s, client_id: %q, client_secret: %q, issuer: %s, audiences: [verdict]}\n",
+		as.URL, e2eClientID, e2eSecret, e2eIssuer)
+	farExp := int64(11000000000)
+	as.answer("opaque-far-exp", fmt.Sprintf(`{"active":true,"iss":%q,"aud":"verdict","sub":"olivia","jti":"op-far","exp":%d,`+
+		`"client_id":"svc","roles":["editor"],"tenant":"acme"}`, e2eIssuer, farExp))
+	for _, store := range []struct{ name, yaml string }{
+		{name: "file"},
+		{name: "redis", yaml: redisYAML(srv.URL, "deny")},
+	} {
+		t.Run(store.name, func(t *testing.T) {
+			inst, is := startWithIssuer(t, introspection+adminYAML(store.yaml))
+			admin := func(t *testing.T, body string) response {
+				t.Helper()
+				return do(t, http.MethodPost, inst.URL+"/v1/admin/revocations", strings.NewReader(body),
+					"Content-Type", "application/json", "X-API-Key", e2eAdminKey)
+			}
+			claims := is.claims("alice", editorClaims)
+			revoked := is.sign(t, claims)
+			adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, claims["jti"]))
+			wantStatus(t, inst, revoked, http.StatusUnauthorized)
+			outOfRange := []struct {
+				name, body, field string
+			}{
+				{name: "exp 9999-12-31T23:59:59Z", field: "exp",
+					body: fmt.Sprintf(`{"iss":%q,"jti":%q,"exp":"9999-12-31T23:59:59Z"}`, e2eIssuer, claims["jti"])},
+				{name: "exp 2262-04-11T23:47:17Z", field: "exp",
+					body: fmt.Sprintf(`{"iss":%q,"jti":%q,"exp":"2262-04-11T23:47:17Z"}`, e2eIssuer, claims["jti"])},
+				{name: "exp 11000000000", field: "exp",
+					body: fmt.Sprintf(`{"iss":%q,"jti":%q,"exp":%d}`, e2eIssuer, claims["jti"], farExp)},
+				{name: "not_before 1600-01-01T00:00:00Z", field: "not_before",
+					body: fmt.Sprintf(`{"iss":%q,"sub":"alice","not_before":"1600-01-01T00:00:00Z"}`, e2eIssuer)},
+			}
+			for _, tt := range outOfRange {
+				t.Run(tt.name, func(t *testing.T) {
+					resp := admin(t, tt.body)
+					if resp.Status != http.StatusBadRequest || !strings.Contains(string(resp.Body), `"code":"invalid_request"`) {
+						t.Errorf("status %d, want 400 invalid_request; body %s", resp.Status, resp.Body)
+					}
+					if msg := string(resp.Body); !strings.Contains(msg, tt.field+" ") || !strings.Contains(msg, "2200-01-01T00:00:00Z") {
+						t.Errorf("body %s does not name %s and the range", msg, tt.field)
+					}
+					wantStatus(t, inst, revoked, http.StatusUnauthorized)
+					wantStatus(t, inst, is.sign(t, is.claims("alice", editorClaims)), http.StatusOK)
+				})
+			}
+			farTokens := []struct{ name, tok string }{
+				{name: "JWT with exp 11000000000", tok: is.sign(t, is.claims("fiona", merged(editorClaims, map[string]any{"exp": farExp})))},
+				{name: "introspected token with exp 11000000000", tok: "opaque-far-exp"},
+			}
+			for _, tt := range farTokens {
+				t.Run(tt.name, func(t *testing.T) {
+					if resp := rfc7009Revoke(t, inst, tt.tok); resp.Status != http.StatusOK {
+						t.Fatalf("/v1/revoke: status %d; body %s", resp.Status, resp.Body)
+					}
+					wantStatus(t, inst, tt.tok, http.StatusUnauthorized)
+				})
+			}
+		})
+	}
+}
+
+// TestDamagedRevocationFile starts the binary on a revocation file that was truncated to nothing
+// and on one whose pages were overwritten. Before, the first started with an empty store (the
+// revoked token passed again) and the second crashed with a Go panic. Now each is a refusal to
+// start: a non-zero exit and one message naming the file, the damage and the way out. Moving the
+// file aside, as the message says, starts Verdict with an empty store.
+func TestDamagedRevocationFile(t *testing.T) {
+	inst, is := startWithIssuer(t, adminYAML(""))
+	claims := is.claims("alice", editorClaims)
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q}`, e2eIssuer, claims["jti"]))
+	inst.stop(t)
+	db := filepath.Join(inst.Dir, "data", "revocations.db")
+	whole, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	overwritten := bytes.Clone(whole)
+	for i := 2 * 4096; i < len(overwritten); i++ { // every page after the two meta pages
+		overwritten[i] = 0xA5
+	}
+	tests := []struct {
+		name, damage string
+		data         []byte
+	}{
+		{name: "truncated to 0 bytes", damage: "the file is empty", data: []byte{}},
+		{name: "pages overwritten", damage: "bbolt", data: overwritten},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(db, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, verdictBin(t), "serve", "--addr", freeAddr(t), "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+			cmd.Dir = inst.Dir
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+				t.Fatalf("serve on a damaged file: %v, want a non-zero exit; output:\n%s", err, out)
+			}
+			last := lastLine(string(out))
+			for _, want := range []string{"revocations.db", "damaged", tt.damage, "backup", "move it aside"} {
+				if !strings.Contains(last, want) {
+					t.Errorf("the last line does not say %q: %s", want, last)
+				}
+			}
+			for _, trace := range []string{"panic", "goroutine "} {
+				if strings.Contains(string(out), trace) {
+					t.Errorf("the output holds %q:\n%s", trace, out)
+				}
+			}
+		})
+	}
+	t.Run("moved aside, an empty store starts", func(t *testing.T) {
+		if err := os.Rename(db, db+".damaged"); err != nil {
+			t.Fatal(err)
+		}
+		again := startVerdict(t, inst.Dir, "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+		wantStatus(t, again, is.sign(t, is.claims("alice", editorClaims)), http.StatusOK)
+	})
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -107,7 +107,8 @@ func classify(err error) apiError {
 	case errors.Is(err, errAdminDisabled):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
 	case errors.Is(err, revocation.ErrInvalid):
-		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "the revocation lacks its issuer, jti or subject"}
+		// The store's text names the missing field or the time out of range; it holds no token.
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: err.Error()}
 	case errors.Is(err, revocation.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeRevocationOffline, message: "the revocation store is unavailable"}
 	case errors.Is(err, engine.ErrNoPolicy):

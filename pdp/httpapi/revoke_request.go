@@ -3,9 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
 // revocationRequest is the body of POST /v1/admin/revocations. Unknown fields are refused, so a
@@ -52,7 +53,8 @@ func (req *revocationRequest) validate(knownIssuer func(string) bool, now time.T
 }
 
 // numericDate is a time given as JWT NumericDate seconds (fractions allowed) or as an RFC 3339
-// string.
+// string. Its range is not checked here: the revocation store refuses times outside
+// token.MinTime to token.MaxTime, naming the field.
 type numericDate time.Time
 
 const numericDateProblem = "exp and not_before must be seconds since the epoch or RFC 3339 strings"
@@ -69,11 +71,10 @@ func (d *numericDate) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var secs float64
-	if err := json.Unmarshal(b, &secs); err != nil || secs <= 0 || secs > math.MaxInt32*4 {
+	if err := json.Unmarshal(b, &secs); err != nil {
 		return badRequest(numericDateProblem)
 	}
-	whole, frac := math.Modf(secs)
-	*d = numericDate(time.Unix(int64(whole), int64(frac*1e9)))
+	*d = numericDate(token.TimeOfSeconds(secs))
 	return nil
 }
 

@@ -3,14 +3,18 @@ package revocation
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Buckets of the file store. Keys are digests; a token value is its record's expiry, a subject
@@ -36,27 +40,26 @@ type fileBackend struct {
 	once sync.Once
 }
 
+// openFile opens the bbolt file at cfg.Path, creating it when there is none. An existing file
+// is read whole and checked before it is used: a damaged one is refused (ErrDamaged), since an
+// empty store in its place would let every token it revoked pass again.
 func openFile(cfg Config, now func() time.Time, log *slog.Logger) (*fileBackend, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("revocation store: %w", err)
 	}
-	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: fileLockTimeout})
-	if err != nil {
-		return nil, fmt.Errorf("revocation store %s: %w", cfg.Path, err)
+	// bbolt makes a new database of a file with no bytes; here that is a truncated store.
+	if st, err := os.Stat(cfg.Path); err == nil && st.Size() == 0 {
+		return nil, damaged(cfg.Path, errors.New("the file is empty"))
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketTokens, bucketSubjects} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	db, err := openBolt(cfg.Path)
 	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("revocation store %s: %w", cfg.Path, err)
+		return nil, err
 	}
 	f := &fileBackend{db: db, now: now, log: log, stop: make(chan struct{})}
+	if err := f.prepare(); err != nil {
+		_ = db.Close()
+		return nil, damaged(cfg.Path, err)
+	}
 	if _, err := f.purge(); err != nil {
 		log.Warn("revocation store: purge failed", "error", err)
 	}
@@ -65,9 +68,107 @@ func openFile(cfg Config, now func() time.Time, log *slog.Logger) (*fileBackend,
 	return f, nil
 }
 
+// openBolt opens the bbolt file at path. A panic or a memory fault inside bbolt.Open (a
+// truncated file whose pages lie past its end) is a damaged file like the errors bbolt reports;
+// then the file bbolt left open is closed, releasing its lock.
+func openBolt(path string) (*bolt.DB, error) {
+	var file *os.File
+	opts := &bolt.Options{Timeout: fileLockTimeout, OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}}
+	var db *bolt.DB
+	err := guarded(func() (err error) {
+		db, err = bolt.Open(path, 0o600, opts)
+		return err
+	})
+	if err == nil {
+		return db, nil
+	}
+	if file != nil {
+		_ = file.Close()
+	}
+	var pathErr *fs.PathError
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("revocation store %s: in use by another process: %w", path, err)
+	case errors.As(err, &pathErr):
+		return nil, fmt.Errorf("revocation store %s: %w", path, err)
+	default:
+		return nil, damaged(path, err)
+	}
+}
+
+// prepare reads every record, runs bbolt's consistency check, then creates the buckets a new
+// file lacks. Reading first, in this goroutine, means a page past the end of a truncated file
+// faults here, where guarded recovers it, and not in the goroutine of tx.Check.
+func (f *fileBackend) prepare() error {
+	err := f.view(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(_ []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(_, _ []byte) error { return nil })
+		})
+	})
+	if err != nil {
+		return err
+	}
+	err = f.view(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() { // drained whole: the check runs in its own goroutine
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("%d consistency errors, the first: %w", len(errs), errs[0])
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return f.update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketTokens, bucketSubjects} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// view and update run a bbolt transaction guarded: a damaged page fails the call, not the
+// process.
+func (f *fileBackend) view(fn func(*bolt.Tx) error) error {
+	return guarded(func() error { return f.db.View(fn) })
+}
+
+func (f *fileBackend) update(fn func(*bolt.Tx) error) error {
+	return guarded(func() error { return f.db.Update(fn) })
+}
+
+// damaged is the error that stops Verdict on a damaged file: what is wrong, and the way out.
+func damaged(path string, cause error) error {
+	return fmt.Errorf("%w: %s (%v). Verdict will not start on it, since tokens revoked in it would pass again: "+
+		"restore it from a backup, or move it aside to start with an empty store and re-apply the revocations still needed",
+		ErrDamaged, path, cause)
+}
+
+// guarded runs fn, turning a panic, or a memory fault on the mapped file, into an error. bbolt
+// panics on a page that contradicts the file's structure, and reading a page past the end of a
+// truncated file faults; either must fail the start or the one request, never crash Verdict.
+// bbolt rolls back a transaction that panics, so the database stays usable.
+func guarded(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("bbolt: %v", r)
+		}
+	}()
+	return fn()
+}
+
 func (f *fileBackend) putToken(_ context.Context, r Record, _ time.Time) error {
 	key := keyOf(r.Issuer, r.TokenID)
-	return f.db.Update(func(tx *bolt.Tx) error {
+	return f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTokens)
 		until := r.Expires
 		if old := b.Get(key[:]); len(old) == 8 {
@@ -79,7 +180,7 @@ func (f *fileBackend) putToken(_ context.Context, r Record, _ time.Time) error {
 
 func (f *fileBackend) putSubject(_ context.Context, r Record, _ time.Time) error {
 	key := keyOf(r.Issuer, r.Subject)
-	return f.db.Update(func(tx *bolt.Tx) error {
+	return f.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSubjects)
 		notBefore, until := r.NotBefore, r.Expires
 		if old := b.Get(key[:]); len(old) == 16 {
@@ -92,7 +193,7 @@ func (f *fileBackend) putSubject(_ context.Context, r Record, _ time.Time) error
 
 func (f *fileBackend) get(_ context.Context, tokenKey *digest, subjectKey digest, now time.Time) (lookup, error) {
 	var found lookup
-	err := f.db.View(func(tx *bolt.Tx) error {
+	err := f.view(func(tx *bolt.Tx) error {
 		if tokenKey != nil {
 			v := tx.Bucket(bucketTokens).Get(tokenKey[:])
 			found.tokenRevoked = len(v) == 8 && now.Before(unixNano(v))
@@ -128,7 +229,7 @@ func (f *fileBackend) purgeLoop(every time.Duration) {
 func (f *fileBackend) purge() (int, error) {
 	now := f.now()
 	n := 0
-	err := f.db.Update(func(tx *bolt.Tx) error {
+	err := f.update(func(tx *bolt.Tx) error {
 		for _, bucket := range []struct {
 			name []byte
 			at   int // offset of the expiry in the value

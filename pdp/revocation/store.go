@@ -19,8 +19,12 @@ var (
 	// ErrUnavailable means the backend could not be read or written (Redis down, file closed).
 	// Callers answer 503; the Verifier turns a failed check into token.ErrUnavailable.
 	ErrUnavailable = errors.New("revocation store unavailable")
-	// ErrInvalid means a revocation was asked for without the fields it needs.
+	// ErrInvalid means a revocation was asked for without the fields it needs, or with a time
+	// outside token.MinTime to token.MaxTime. Its text says which and is meant for the caller.
 	ErrInvalid = errors.New("invalid revocation")
+	// ErrDamaged means the store's file exists but cannot be read whole: empty, truncated, or
+	// with damaged pages. Open refuses it rather than start without the revocations it held.
+	ErrDamaged = errors.New("revocation store file is damaged")
 )
 
 // Record is one revocation as the store keeps it.
@@ -133,10 +137,17 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Store, error) {
 }
 
 // RevokeToken revokes the token (iss, jti) until exp plus the leeway the verifier grants; a zero
-// exp (unknown) keeps the record for the retention period. Revoking again keeps the later expiry.
+// exp (unknown) keeps the record for the retention period. An exp outside token.MinTime to
+// token.MaxTime is refused (ErrInvalid). Revoking again keeps the later expiry: a revocation
+// only ever grows.
 func (s *Store) RevokeToken(ctx context.Context, iss, jti string, exp time.Time) (Record, error) {
 	if iss == "" || jti == "" {
 		return Record{}, fmt.Errorf("%w: iss and jti are required", ErrInvalid)
+	}
+	if !exp.IsZero() {
+		if err := token.CheckTime("exp", exp); err != nil {
+			return Record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
 	}
 	now := s.now()
 	r := Record{Issuer: iss, TokenID: jti, Expires: now.Add(s.cfg.Retention)}
@@ -147,11 +158,15 @@ func (s *Store) RevokeToken(ctx context.Context, iss, jti string, exp time.Time)
 }
 
 // RevokeSubject revokes every token of (iss, sub) issued before notBefore, for the retention
-// period, which outlasts any such token. A later not-before replaces an earlier one, never the
-// reverse: revocations only ever add.
+// period, which outlasts any such token. A notBefore outside token.MinTime to token.MaxTime is
+// refused (ErrInvalid). A later not-before replaces an earlier one, never the reverse:
+// revocations only ever add.
 func (s *Store) RevokeSubject(ctx context.Context, iss, sub string, notBefore time.Time) (Record, error) {
 	if iss == "" || sub == "" || notBefore.IsZero() {
 		return Record{}, fmt.Errorf("%w: iss, sub and not_before are required", ErrInvalid)
+	}
+	if err := token.CheckTime("not_before", notBefore); err != nil {
+		return Record{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	now := s.now()
 	r := Record{Issuer: iss, Subject: sub, NotBefore: notBefore, Expires: now.Add(s.cfg.Retention)}
@@ -164,6 +179,11 @@ func (s *Store) RevokeSubject(ctx context.Context, iss, sub string, notBefore ti
 func (s *Store) put(ctx context.Context, r Record, now time.Time,
 	write func(context.Context, Record, time.Time) error) (Record, error) {
 	r.NotBefore, r.Expires = r.NotBefore.UTC(), r.Expires.UTC()
+	// No token the verifier accepts expires after token.MaxTime, so no record needs to outlive
+	// it (plus leeway); the cap keeps a long retention within what both backends can encode.
+	if last := token.LatestTime().Add(s.cfg.Leeway); r.Expires.After(last) {
+		r.Expires = last
+	}
 	if !r.Expires.After(now) {
 		return r, nil // nothing it matches can still be accepted
 	}

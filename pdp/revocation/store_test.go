@@ -1,14 +1,19 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/revocation/revocationtest"
@@ -534,5 +539,219 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 				t.Error("Open accepted the configuration")
 			}
 		})
+	}
+}
+
+// TestTimesOutOfRange sends each backend the times that used to undo or wrap a revocation: the
+// file store took far-future ones and wrapped their nanoseconds into the past, so a token revoked
+// a moment before passed again, and wrapped a not-before in 1600 into the far future, locking
+// the subject out; Redis answered them as a store failure. Now both refuse them as invalid and
+// keep what was recorded.
+func TestTimesOutOfRange(t *testing.T) {
+	date := func(s string) time.Time {
+		d, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	tests := []struct {
+		name   string
+		field  string
+		revoke func(s *Store) (Record, error)
+	}{
+		{name: "exp 9999-12-31T23:59:59Z", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", date("9999-12-31T23:59:59Z"))
+		}},
+		{name: "exp 2262-04-11T23:47:17Z", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", date("2262-04-11T23:47:17Z"))
+		}},
+		{name: "exp 11000000000 seconds", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", time.Unix(11000000000, 0))
+		}},
+		{name: "exp at MaxTime", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", token.LatestTime())
+		}},
+		{name: "exp before 1970", field: "exp", revoke: func(s *Store) (Record, error) {
+			return s.RevokeToken(context.Background(), iss, "j1", time.Unix(-5, 0))
+		}},
+		{name: "not_before 1600-01-01T00:00:00Z", field: "not_before", revoke: func(s *Store) (Record, error) {
+			return s.RevokeSubject(context.Background(), iss, "alice", date("1600-01-01T00:00:00Z"))
+		}},
+		{name: "not_before 9999-12-31T23:59:59Z", field: "not_before", revoke: func(s *Store) (Record, error) {
+			return s.RevokeSubject(context.Background(), iss, "alice", date("9999-12-31T23:59:59Z"))
+		}},
+	}
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s, _ := openTest(t, cfg, nil)
+			now := time.Now()
+			if _, err := s.RevokeToken(context.Background(), iss, "j1", now.Add(10*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					_, err := tt.revoke(s)
+					switch {
+					case !errors.Is(err, ErrInvalid) || !errors.Is(err, token.ErrTimeRange):
+						t.Errorf("error = %v, want ErrInvalid and token.ErrTimeRange", err)
+					case !strings.Contains(err.Error(), tt.field+" ") || !strings.Contains(err.Error(), token.MaxTime):
+						t.Errorf("error %q does not name %s and the range", err, tt.field)
+					}
+					if got, err := s.Revoked(context.Background(), principal("j1", "alice", now)); err != nil || !got {
+						t.Errorf("the token revoked first: Revoked = %v, %v", got, err)
+					}
+					if got, err := s.Revoked(context.Background(), principal("j2", "alice", now)); err != nil || got {
+						t.Errorf("another token of the subject: Revoked = %v, %v", got, err)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestRevocationOnlyGrows asks each backend to revoke again with an earlier exp or not-before,
+// and expects the first, longer revocation to hold.
+func TestRevocationOnlyGrows(t *testing.T) {
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg.Leeway = 0
+			s, _ := openTest(t, cfg, nil)
+			ctx := context.Background()
+			now := time.Now()
+			if _, err := s.RevokeToken(ctx, iss, "j1", now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.RevokeSubject(ctx, iss, "mallory", now); err != nil {
+				t.Fatal(err)
+			}
+			// Later calls naming earlier times: a short exp, one already past, an older not-before.
+			for _, exp := range []time.Time{now.Add(time.Second), now.Add(-time.Hour)} {
+				if _, err := s.RevokeToken(ctx, iss, "j1", exp); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := s.RevokeSubject(ctx, iss, "mallory", now.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Until(now.Add(1300 * time.Millisecond)))
+			for _, p := range []*token.Principal{principal("j1", "alice", now), principal("m", "mallory", now.Add(-time.Minute))} {
+				if got, err := s.Revoked(ctx, p); err != nil || !got {
+					t.Errorf("Revoked(%s/%s) = %v, %v after a shorter revocation", p.Subject, p.TokenID, got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLongRetentionIsCapped gives a retention that carries a subject revocation past 2262, where
+// the file store's nanoseconds wrap around: the record is capped at token.MaxTime plus leeway,
+// which no accepted token outlives, and it holds.
+func TestLongRetentionIsCapped(t *testing.T) {
+	for name, cfg := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			cfg.Retention = 250 * 365 * 24 * time.Hour
+			s, _ := openTest(t, cfg, nil)
+			now := time.Now()
+			rec, err := s.RevokeSubject(context.Background(), iss, "mallory", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := token.LatestTime().Add(cfg.Leeway); !rec.Expires.Equal(want) {
+				t.Errorf("Expires = %v, want %v", rec.Expires, want)
+			}
+			if got, err := s.Revoked(context.Background(), principal("m", "mallory", now.Add(-time.Minute))); err != nil || !got {
+				t.Errorf("Revoked = %v, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestFileStoreDamaged opens damaged copies of a store file. Each must be refused with
+// ErrDamaged and a message naming the file and the way out, leave the file as it was, and never
+// panic: before, an empty file opened as an empty store (revoked tokens passed again) and damaged
+// pages crashed the process in bbolt.
+func TestFileStoreDamaged(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "good.db")
+	s, err := Open(context.Background(), testConfig(StoreFile, good), Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillFileStore(t, s, 3000)
+	var root int // the page holding the root of the tokens bucket
+	_ = s.b.(*fileBackend).db.View(func(tx *bolt.Tx) error {
+		root = int(tx.Bucket(bucketTokens).Root())
+		return nil
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	overwrite := func(from, to int) []byte {
+		b := bytes.Clone(whole)
+		for i := from; i < to; i++ {
+			b[i] = 0xA5
+		}
+		return b
+	}
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{name: "empty", data: []byte{}},
+		{name: "truncated to one page", data: whole[:page]},
+		{name: "truncated to half", data: whole[:len(whole)/2/page*page]},
+		{name: "not a bbolt file", data: []byte("revocations: none, honest\n")},
+		{name: "both meta pages overwritten", data: overwrite(0, 2*page)},
+		{name: "root page of the tokens bucket overwritten", data: overwrite(root*page, root*page+page)},
+		{name: "a page in the middle overwritten", data: overwrite(len(whole)/2/page*page, len(whole)/2/page*page+page)},
+		{name: "everything after the meta pages overwritten", data: overwrite(2*page, len(whole))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "revocations.db")
+			if err := os.WriteFile(path, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(context.Background(), testConfig(StoreFile, path), Deps{})
+			if err == nil {
+				_ = s.Close()
+				t.Fatal("Open accepted a damaged file")
+			}
+			if !errors.Is(err, ErrDamaged) {
+				t.Errorf("error = %v, want ErrDamaged", err)
+			}
+			for _, want := range []string{path, "backup", "move it aside"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %q", err, want)
+				}
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, tt.data) {
+				t.Error("the damaged file was changed")
+			}
+		})
+	}
+}
+
+// fillFileStore writes n token revocations, live for an hour, in one transaction.
+func fillFileStore(t testing.TB, s *Store, n int) {
+	t.Helper()
+	until := nanos(time.Now().Add(time.Hour))
+	err := s.b.(*fileBackend).db.Update(func(tx *bolt.Tx) error {
+		for i := range n {
+			key := keyOf(iss, fmt.Sprintf("jti-%d", i))
+			if err := tx.Bucket(bucketTokens).Put(key[:], until); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

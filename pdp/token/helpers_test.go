@@ -176,6 +176,13 @@ func (f *fixture) rs256(t testing.TB, header, c map[string]any) string {
 	return sign(t, jwt.SigningMethodRS256, f.rsa, withKID("rsa-1", header), c)
 }
 
+// signOther signs valid claims of otherIssuer, which sets no max_lifetime, changed by edits.
+func (f *fixture) signOther(t testing.TB, edits map[string]any) string {
+	edits = maps.Clone(edits)
+	edits["iss"] = otherIssuer
+	return sign(t, jwt.SigningMethodRS256, f.rsaOther, hdr{"kid": "other-1"}, claims(edits))
+}
+
 func (f *fixture) es256(t testing.TB, header, c map[string]any) string {
 	return sign(t, jwt.SigningMethodES256, f.ec, withKID("ec-1", header), c)
 }

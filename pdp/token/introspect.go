@@ -260,7 +260,8 @@ func (in *introspector) check(doc map[string]any, now time.Time) (*Principal, ti
 
 type answerTimes struct{ exp, iat time.Time }
 
-// checkTimes checks exp, nbf and iat where present, with the configured leeway.
+// checkTimes checks exp, nbf and iat where present: within MinTime to MaxTime, and against now
+// with the configured leeway.
 func (in *introspector) checkTimes(doc map[string]any, now time.Time) (answerTimes, error) {
 	var t answerTimes
 	var nbf time.Time
@@ -277,6 +278,9 @@ func (in *introspector) checkTimes(doc map[string]any, now time.Time) (answerTim
 		if !ok {
 			return t, fmt.Errorf("%w: %s is not a NumericDate", ErrClaim, f.name)
 		}
+		if err := CheckTime(f.name, when); err != nil {
+			return t, fmt.Errorf("%w: %w", ErrClaim, err)
+		}
 		*f.into = when
 	}
 	switch {
@@ -290,9 +294,6 @@ func (in *introspector) checkTimes(doc map[string]any, now time.Time) (answerTim
 	return t, nil
 }
 
-// maxNumericDate is 9999-12-31: later values are nonsense and would overflow time arithmetic.
-const maxNumericDate = 253402300799
-
 // numericDate reads a JSON number of seconds since the epoch (RFC 7519 NumericDate).
 func numericDate(v any) (time.Time, bool) {
 	n, ok := v.(json.Number)
@@ -300,11 +301,10 @@ func numericDate(v any) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	f, err := n.Float64()
-	if err != nil || f < 0 || f > maxNumericDate {
+	if err != nil {
 		return time.Time{}, false
 	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), true
+	return TimeOfSeconds(f), true
 }
 
 // audienceMatches reports whether aud, a string or an array of strings, names one of want.

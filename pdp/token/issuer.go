@@ -197,9 +197,13 @@ func checkStringClaims(c map[string]any, names ...string) error {
 	return nil
 }
 
-// checkClaims enforces claim types, the issuer's required claims and its max_lifetime.
+// checkClaims enforces claim types, the range of exp, iat and nbf, the issuer's required claims
+// and its max_lifetime.
 func (is *issuer) checkClaims(c jwt.MapClaims) error {
 	if err := checkStringClaims(c, stringClaims...); err != nil {
+		return err
+	}
+	if err := checkTimeClaims(c); err != nil {
 		return err
 	}
 	for _, name := range is.required {
@@ -218,6 +222,25 @@ func (is *issuer) checkClaims(c jwt.MapClaims) error {
 	}
 	if life := exp.Sub(iat.Time); life > is.maxLifetime {
 		return fmt.Errorf("%w: %s, at most %s", ErrLifetime, life.Round(time.Second), is.maxLifetime)
+	}
+	return nil
+}
+
+// checkTimeClaims fails with ErrClaim and ErrTimeRange when exp, iat or nbf lies outside
+// MinTime to MaxTime: golang-jwt has checked them against the clock only, and a far-future exp
+// would outlive anything a revocation store can record.
+func checkTimeClaims(c jwt.MapClaims) error {
+	for _, claim := range []struct {
+		name string
+		get  func() (*jwt.NumericDate, error)
+	}{{"exp", c.GetExpirationTime}, {"iat", c.GetIssuedAt}, {"nbf", c.GetNotBefore}} {
+		at, _ := claim.get() // their types were validated by the parser
+		if at == nil {
+			continue
+		}
+		if err := CheckTime(claim.name, at.Time); err != nil {
+			return fmt.Errorf("%w: %w", ErrClaim, err)
+		}
 	}
 	return nil
 }

@@ -160,6 +160,26 @@ func verifyCases() []verifyCase {
 			return f.rs256(t, nil, claims(clm{"exp": in(3 * time.Hour)}))
 		}},
 
+		// Instants outside MinTime to MaxTime, from an issuer without max_lifetime.
+		{name: "exp in 2318 (11000000000)", want: ErrInvalidToken, reason: ErrTimeRange, token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"exp": 11000000000})
+		}},
+		{name: "exp at MaxTime", want: ErrInvalidToken, reason: ErrTimeRange, token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"exp": 7258118400})
+		}},
+		{name: "exp past the int64 nanoseconds of 2262", want: ErrInvalidToken, reason: ErrTimeRange, token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"exp": 9223372037})
+		}},
+		{name: "iat in 1600", want: ErrInvalidToken, reason: ErrTimeRange, token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"iat": -11676096000})
+		}},
+		{name: "nbf before 1970", want: ErrInvalidToken, reason: ErrTimeRange, token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"nbf": -1})
+		}},
+		{name: "exp a second before MaxTime is accepted", token: func(t testing.TB, f *fixture) string {
+			return f.signOther(t, clm{"exp": 7258118399})
+		}},
+
 		// Issuer and audience.
 		{name: "wrong iss: another configured issuer, signed with this issuer's key", want: ErrInvalidToken, reason: ErrUnknownKey, token: func(t testing.TB, f *fixture) string {
 			return f.rs256(t, nil, claims(clm{"iss": otherIssuer}))
