@@ -61,8 +61,9 @@ is_owner if {
 # owner_bypass holds when an effective role may act on anyone's resources.
 # Inheritance is followed only when no held role is a bypass role itself.
 owner_bypass if {
-	some r in rbac.roles
-	r in data.verdict.config.ownership.bypass_roles
+	bypass := data.verdict.config.ownership.bypass_roles
+	some r in rbac.role_list
+	r in bypass
 } else if {
 	bypass := data.verdict.config.ownership.bypass_roles
 	some r in rbac.effective_roles

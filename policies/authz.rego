@@ -10,8 +10,9 @@
 # decision carries a step_up obligation.
 #
 # Performance (docs/performance.md): each reference to a rule costs a lookup even
-# when its value is cached, so allow reads the risk level once and asks blocks
-# about that level alone; reason strings are built only for the reasons given.
+# when its value is cached, so the decision reads risk through one rule
+# (risk.summary: score, level and signals together), allow asks blocks about
+# that level alone, and reason strings are built only for the reasons given.
 package verdict.authz
 
 import data.verdict.abac
@@ -36,14 +37,14 @@ decision := {
 	"allow": true,
 	"reasons": sort(rbac.allow_reasons | risk_notes),
 	"obligations": [],
-	"risk": risk_summary,
+	"risk": risk.summary,
 } if {
 	allow
 } else := {
 	"allow": false,
 	"reasons": explain(risk_deny_reasons),
 	"obligations": obligations,
-	"risk": risk_summary,
+	"risk": risk.summary,
 } if {
 	rbac.allow
 	abac.allow
@@ -51,17 +52,15 @@ decision := {
 	"allow": false,
 	"reasons": explain(deny_reasons),
 	"obligations": obligations,
-	"risk": risk_summary,
+	"risk": risk.summary,
 }
-
-risk_summary := {"score": risk.score, "level": risk.level, "signals": risk.signals}
 
 default allow := false
 
 allow if {
 	rbac.allow
 	abac.allow
-	not blocks(risk.level)
+	not blocks(risk.summary.level)
 }
 
 # blocks holds when risk at level blocks a request that RBAC and ABAC allow:
@@ -85,32 +84,32 @@ sensitive if {
 default step_up_required := false
 
 step_up_required if {
-	risk.level == "medium"
+	risk.summary.level == "medium"
 	sensitive
 	not risk.fresh_mfa
 }
 
-signal_list := concat(", ", risk.signals)
+signal_list := concat(", ", risk.summary.signals)
 
 risk_deny_reasons contains msg if {
-	risk.level == "high"
+	risk.summary.level == "high"
 	not high_risk_exempt
-	msg := sprintf("risk: score %v is high (%s)", [risk.score, signal_list])
+	msg := sprintf("risk: score %v is high (%s)", [risk.summary.score, signal_list])
 }
 
 risk_deny_reasons contains msg if {
 	step_up_required
 	msg := sprintf("risk: score %v is medium (%s) and %s on %s needs fresh multi-factor authentication", [
-		risk.score, signal_list, rbac.action, abac.resource_label,
+		risk.summary.score, signal_list, rbac.action, abac.resource_label,
 	])
 }
 
 # risk_notes explain why high risk did not block an allowed request; decision
 # reads them for allowed requests only.
 risk_notes contains msg if {
-	risk.level == "high"
+	risk.summary.level == "high"
 	msg := sprintf("risk: score %v is high (%s) but %s on %s is exempt", [
-		risk.score, signal_list, rbac.action, abac.resource_label,
+		risk.summary.score, signal_list, rbac.action, abac.resource_label,
 	])
 }
 

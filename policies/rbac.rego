@@ -7,14 +7,16 @@
 # data.verdict.config.scopes). A subject without scopes is not narrowed.
 #
 # This package also normalises the request parts the other packages share:
-# action, resource_type, subject_id, roles and effective_roles.
+# action, resource_type, subject_id, role_list, roles and effective_roles.
 #
 # Performance (docs/performance.md): a decision evaluates allow and
-# allow_reasons, or deny_reasons. Every reference to a rule costs the evaluator
-# a lookup even when the value is cached, so bodies read a rule or a data
-# document once into a local, else chains stop at the first branch that holds,
-# reason strings are built only for the reasons given, and inheritance is
-# followed only from the roles the subject holds.
+# allow_reasons, or deny_reasons. Every reference to a rule and every read of a
+# data document costs the evaluator a lookup and allocations even when cached,
+# so bodies read a rule or a data document once into a local, else chains stop
+# at the first branch that holds, reason strings are built only for the
+# reasons given, roles and scopes are looked up in the list the subject
+# carries instead of a set built from it, and inheritance is followed only
+# from the roles the subject holds.
 package verdict.rbac
 
 # action is the requested action name; a bare string action is accepted too.
@@ -42,18 +44,22 @@ subject_id := id if {
 	id != ""
 } else := "anonymous"
 
-# roles are the roles the subject holds directly: the strings of an array, or
-# the words of a space-separated string. Anything else holds no role.
-roles := {r | some r in x; is_string(r)} if {
+# role_list is the subject's roles as given: an array of them, or the words of
+# a space-separated string. Anything else holds no role. Entries that are not
+# strings name no role; iterating the list in place spares building a set.
+role_list := [r | some r in split(x, " "); r != ""] if {
 	x := input.subject.properties.roles
-	not is_string(x)
-} else := {r | some r in split(input.subject.properties.roles, " "); r != ""}
+	is_string(x)
+} else := input.subject.properties.roles
 
-# scopes are the subject's OAuth scopes, read like roles.
-scopes := {s | some s in x; is_string(s)} if {
+# roles are the role names the subject holds directly.
+roles := {r | some r in role_list; is_string(r)}
+
+# scope_list is the subject's OAuth scopes, read like role_list.
+scope_list := [s | some s in split(x, " "); s != ""] if {
 	x := input.subject.properties.scopes
-	not is_string(x)
-} else := {s | some s in split(input.subject.properties.scopes, " "); s != ""}
+	is_string(x)
+} else := input.subject.properties.scopes
 
 # role_graph maps each role to the roles it inherits from.
 role_graph := {name: object.get(def, "inherits", []) | some name, def in data.verdict.config.roles}
@@ -68,29 +74,30 @@ permissions contains p if {
 	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants act. The last
-# branch alone is the definition; the first two settle a direct grant and a
-# grant one inheritance step away without building role_graph, and a role
-# that inherits nothing never needs it.
-grants(role, act) if {
-	act in data.verdict.config.roles[role].permissions
+# grants holds when role, or a role it inherits, grants act; defs are the
+# role definitions. The last branch alone is the definition; the first two
+# settle a direct grant and a grant one inheritance step away without building
+# role_graph, and a role that inherits nothing never needs it.
+grants(defs, role, act) if {
+	act in defs[role].permissions
 } else if {
-	defs := data.verdict.config.roles
 	parents := defs[role].inherits
 	is_array(parents)
 	some parent in parents
 	act in defs[parent].permissions
 } else if {
-	defs := data.verdict.config.roles
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
 	act in defs[r].permissions
 }
 
 # granting_roles are the held roles that grant the requested action.
-granting_roles := {role | some role in roles; grants(role, a)} if {
+granting_roles contains role if {
 	a := action
-} else := set()
+	defs := data.verdict.config.roles
+	some role in role_list
+	grants(defs, role, a)
+}
 
 # scope returns the scope that names suffix ("read", "*") on the requested
 # resource type, in the configured format.
@@ -105,18 +112,24 @@ required_scope := scope(action)
 # scope_ok holds when the subject's scopes, if any, admit the request: the
 # exact scope, else the wildcard.
 scope_ok if {
-	scopes == set()
+	not narrowed
 } else if {
-	required_scope in scopes
+	required_scope in scope_list
 } else if {
-	scope(data.verdict.config.scopes.wildcard) in scopes
+	scope(data.verdict.config.scopes.wildcard) in scope_list
+}
+
+# narrowed holds when the subject carries at least one scope.
+narrowed if {
+	some s in scope_list
+	is_string(s)
 }
 
 default allow := false
 
 allow if {
 	resource_type
-	granting_roles != set()
+	count(granting_roles) > 0
 	scope_ok
 }
 
@@ -132,7 +145,7 @@ deny_reasons contains "rbac: request names no action" if not action
 deny_reasons contains "rbac: request names no resource type" if not resource_type
 
 deny_reasons contains msg if {
-	granting_roles == set()
+	count(granting_roles) == 0
 	msg := sprintf("rbac: no role of %s grants %s on %s", [subject_id, action, resource_type])
 }
 

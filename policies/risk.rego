@@ -6,9 +6,13 @@
 # Weights, thresholds and windows live in data.verdict.config.risk; the step-up
 # max age lives in data.verdict.config.step_up.
 #
-# Performance (docs/performance.md): the signals that input fields decide alone
-# are found by rule indexing without evaluating a body; each other signal
-# reads what it needs once; the time is parsed once (now_ns).
+# Performance (docs/performance.md): every rule reference and every read of a
+# data.verdict.config path costs the evaluator a lookup and allocations even
+# when cached, so a decision reads risk through one rule (summary); the signals
+# that input fields decide alone are found by rule indexing without evaluating
+# a body; off_hours reads the business hours once and computes the hour in its
+# own body; each other signal reads what it needs once; the time is parsed
+# once (now_ns).
 package verdict.risk
 
 # now_ns is the evaluation time: input.context.time (RFC 3339) when present and
@@ -40,18 +44,18 @@ detected contains "failed_logins" if {
 	n >= data.verdict.config.risk.failed_logins_threshold
 }
 
-# off_hours: before the start hour or from the end hour on.
-detected contains "off_hours" if hour < data.verdict.config.risk.business_hours.start_hour
-
-detected contains "off_hours" if hour >= data.verdict.config.risk.business_hours.end_hour
+# off_hours: before the start hour or from the end hour on, in the
+# business-hours time zone.
+detected contains "off_hours" if {
+	hours := data.verdict.config.risk.business_hours
+	h := time.clock([now_ns, hours.timezone])[0]
+	true in [h < hours.start_hour, h >= hours.end_hour]
+}
 
 detected contains "no_mfa" if not has_mfa
 
 # stale_auth: authenticated longer ago than the window, or at an unknown time.
 detected contains "stale_auth" if not recent_auth
-
-# hour is the hour of now_ns in the business-hours time zone.
-hour := time.clock([now_ns, data.verdict.config.risk.business_hours.timezone])[0]
 
 # has_mfa holds when amr lists an MFA method or acr is a step-up ACR value.
 has_mfa if {
@@ -78,19 +82,20 @@ fresh_mfa if {
 	auth_age <= data.verdict.config.step_up.max_age
 }
 
-# score is the sum of the present signals' weights, within 0..100. A signal
-# without a weight adds nothing; a weight that is not a number leaves the
-# score undefined. The 0..100 scale is part of the decision contract, not a
-# tunable.
-score := min([max([sum([weights[s] | some s in detected]), 0]), 100]) if {
-	weights := data.verdict.config.risk.weights
+# summary is the risk part of the decision: the score, its level and the
+# present signals, sorted for stable output. The score is the sum of the
+# present signals' weights, within 0..100; a signal without a weight adds
+# nothing, and a weight that is not a number leaves the score, and so the
+# summary, undefined. The 0..100 scale is part of the decision contract, not a
+# tunable. One rule builds all three so that a decision reads risk once.
+summary := {"score": s, "level": level_of(s, conf.thresholds), "signals": sort(detected)} if {
+	conf := data.verdict.config.risk
+	weights := conf.weights
+	s := min([max([sum([weights[x] | some x in detected]), 0]), 100])
 }
 
-level := "high" if {
-	score >= data.verdict.config.risk.thresholds.high
+level_of(s, thresholds) := "high" if {
+	s >= thresholds.high
 } else := "medium" if {
-	score >= data.verdict.config.risk.thresholds.medium
+	s >= thresholds.medium
 } else := "low"
-
-# signals lists the present signals, sorted for stable output.
-signals := sort(detected)

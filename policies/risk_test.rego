@@ -145,9 +145,9 @@ score_cases := [
 test_score_signals_and_level if {
 	got := {c.name: v |
 		some c in score_cases
-		signals := risk.signals with input as c.input
-		score := risk.score with input as c.input
-		level := risk.level with input as c.input
+		signals := risk.summary.signals with input as c.input
+		score := risk.summary.score with input as c.input
+		level := risk.summary.level with input as c.input
 		v := {"signals": signals, "score": score, "level": level}
 	}
 	f := failed(score_cases, got)
@@ -176,8 +176,8 @@ test_level_boundaries if {
 	got := {c.name: v |
 		some c in level_cases
 		conf := with_weights({"new_device": c.input})
-		score := risk.score with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
-		level := risk.level with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
+		score := risk.summary.score with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
+		level := risk.summary.level with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
 		v := {"score": score, "level": level}
 	}
 	f := failed(level_cases, got)
@@ -187,8 +187,8 @@ test_level_boundaries if {
 
 test_signal_without_weight_scores_nothing if {
 	conf := with_weights({"no_mfa": 5})
-	risk.score == 5 with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
-	risk.signals == ["new_device", "no_mfa"] with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
+	risk.summary.score == 5 with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
+	risk.summary.signals == ["new_device", "no_mfa"] with input as req({"new_device": true}, pwd_only) with data.verdict.config.risk as conf
 }
 
 fresh_cases := [
@@ -229,10 +229,10 @@ test_business_hours_from_data if {
 	hours := {"start_hour": 9, "end_hour": 17, "timezone": "Europe/Berlin"}
 
 	# 08:30 UTC is 09:30 in Berlin (CET, UTC+1).
-	risk.signals == [] with input as req({"time": at("08:30:00")}, clean)
+	risk.summary.signals == [] with input as req({"time": at("08:30:00")}, clean)
 		with data.verdict.config.risk.business_hours as hours
 
 	# 16:30 UTC is 17:30 in Berlin.
-	risk.signals == ["off_hours"] with input as req({"time": at("16:30:00")}, clean)
+	risk.summary.signals == ["off_hours"] with input as req({"time": at("16:30:00")}, clean)
 		with data.verdict.config.risk.business_hours as hours
 }
