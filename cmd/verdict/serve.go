@@ -73,6 +73,14 @@ func addDevIssuer(cfg *config.Config) (*token.DevKey, error) {
 }
 
 func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *slog.Logger, out io.Writer) error {
+	tuneGC(log)
+	if cfg.Server.PprofAddr != "" {
+		stop, err := startProfiling(cfg.Server.PprofAddr, log)
+		if err != nil {
+			return fmt.Errorf("server.pprof_addr: %w", err)
+		}
+		defer stop()
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

@@ -30,6 +30,9 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// PprofAddr, when set, serves Go's /debug/pprof profiles on a listener of its own at this
+	// address (keep it on loopback); empty is off.
+	PprofAddr string `yaml:"pprof_addr"`
 	// MaxBatch caps the number of evaluations in one batch request.
 	MaxBatch int `yaml:"max_batch"`
 	// BatchConcurrency bounds how many items of one batch are evaluated at once.
