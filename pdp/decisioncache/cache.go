@@ -5,10 +5,12 @@
 // A decision may be reused only when it is exact: the same verified principal (the very same
 // cached token verification, compared by identity, not by a hash, and held only weakly, so the
 // cache never keeps a principal alive that the token cache has let go), the same request bytes,
-// the same second of the clock (the policy input's context.time and time.now_ns have one-second
-// resolution), the same policy revision, and a policy whose answer depends on nothing else
-// (engine.Snapshot.Repeatable). The callers make the key from the first three; the cache checks
-// the principal and the revision on every hit. It knows nothing of HTTP or OPA.
+// the same second of the clock when the policy reads it (the policy input's context.time and
+// time.now_ns have one-second resolution; engine.Snapshot.ReadsClock), the same policy
+// revision, and a policy whose answer depends on nothing else (engine.Snapshot.Repeatable). The
+// callers make the key from the first three, passing the zero time when the policy does not read
+// the clock; the cache checks the principal and the revision on every hit. It knows nothing of
+// HTTP or OPA.
 //
 // The cache is bounded by bytes: each entry is charged its key, its value's size as the caller
 // estimates it and a fixed overhead, and the least recently used entries go first.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
@@ -79,26 +80,57 @@ func TestDecideAtNow(t *testing.T) {
 	}
 }
 
-func TestRepeatable(t *testing.T) {
+func TestDecisionFacts(t *testing.T) {
 	tests := []struct {
-		name string
-		body string
-		want bool
+		name       string
+		body       string
+		repeatable bool
+		readsClock bool
 	}{
-		{name: "plain rules", body: `decision := {"allow": input.x == 1}`, want: true},
-		{name: "clock, pinned by Now", body: `decision := {"allow": time.now_ns() > 0}`, want: true},
-		{name: "random number", body: `decision := {"allow": rand.intn("x", 10) == 1}`, want: false},
-		{name: "uuid in a helper rule", body: "id := uuid.rfc4122(\"x\")\n\ndecision := {\"allow\": true}", want: false},
-		{name: "network", body: `decision := {"allow": http.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200}`, want: false},
-		{name: "nested call", body: `decision := {"allow": count([rand.intn("y", 3)]) == 1}`, want: false},
+		{name: "plain rules", body: `decision := {"allow": input.x == 1}`, repeatable: true},
+		{name: "other context members", body: `decision := {"allow": input.context.ip == "1.2.3.4"}`, repeatable: true},
+		{name: "clock, pinned by Now", body: `decision := {"allow": time.now_ns() > 0}`, repeatable: true, readsClock: true},
+		{name: "context.time", body: `decision := {"allow": input.context.time != ""}`, repeatable: true, readsClock: true},
+		{name: "whole context", body: `decision := {"allow": count(input.context) > 0}`, repeatable: true, readsClock: true},
+		{name: "whole input through a helper rule", body: "i := input\n\ndecision := {\"allow\": i.context.time != \"\"}",
+			repeatable: true, readsClock: true},
+		{name: "context member chosen at run time", body: `decision := {"allow": input.context[input.k] == 1}`,
+			repeatable: true, readsClock: true},
+		{name: "clock in an else branch", body: "decision := {\"allow\": false} if input.x == 1 else := {\"allow\": time.now_ns() > 0}",
+			repeatable: true, readsClock: true},
+		{name: "clock in a function", body: "late(n) if n > time.now_ns()\n\ndecision := {\"allow\": late(input.n)}",
+			repeatable: true, readsClock: true},
+		{name: "random number", body: `decision := {"allow": rand.intn("x", 10) == 1}`},
+		{name: "uuid in a helper rule", body: "id := uuid.rfc4122(\"x\")\n\ndecision := {\"allow\": id != \"\"}"},
+		{name: "network", body: `decision := {"allow": http.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200}`},
+		{name: "nested call", body: `decision := {"allow": count([rand.intn("y", 3)]) == 1}`},
+		{name: "a rule the decision does not use", body: "unused := rand.intn(\"z\", 2) + time.now_ns()\n\ndecision := {\"allow\": true}",
+			repeatable: true},
+		{name: "a test in the bundle", body: "test_clock if time.now_ns() > 0 with input as {\"context\": {}}\n\ndecision := {\"allow\": true}",
+			repeatable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEngine(t, config.Policy{})
 			s := activate(t, e, decisionBundle(t, "r1", tt.body))
-			if got := s.Repeatable(); got != tt.want {
-				t.Errorf("Repeatable() = %v; want %v", got, tt.want)
+			if got := s.Repeatable(); got != tt.repeatable {
+				t.Errorf("Repeatable() = %v; want %v", got, tt.repeatable)
+			}
+			if got := s.ReadsClock(); got != tt.readsClock {
+				t.Errorf("ReadsClock() = %v; want %v", got, tt.readsClock)
 			}
 		})
+	}
+}
+
+// The built-in policy reuses decisions within their second only: its risk rules read the clock.
+func TestBuiltinDecisionFacts(t *testing.T) {
+	b, err := vbundle.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := activate(t, newEngine(t, config.Policy{}), b)
+	if !s.Repeatable() || !s.ReadsClock() {
+		t.Errorf("Repeatable() = %v, ReadsClock() = %v; want true, true", s.Repeatable(), s.ReadsClock())
 	}
 }

@@ -37,16 +37,21 @@ type Snapshot struct {
 	compiler    *ast.Compiler
 	decision    rego.PreparedEvalQuery
 	queries     *lru.Cache[string, preparedQuery]
-	// repeatable is true when the policy calls no builtin whose answer can change between two
-	// evaluations of the same input at the same instant (see Repeatable).
-	repeatable bool
+	// facts are what the decision's rules do, found at activation.
+	facts facts
 }
 
 // Repeatable reports whether two decisions on equal inputs with equal Now are always equal in
-// this snapshot: its policy calls no non-deterministic builtin (http.send, rand.intn,
-// uuid.rfc4122, net.lookup_ip_addr, io.jwt.decode_verify, ...) apart from time.now_ns, which
-// Input.Now pins. Only then may a caller reuse a decision instead of evaluating again.
-func (s *Snapshot) Repeatable() bool { return s.repeatable }
+// this snapshot: no rule the decision depends on calls a non-deterministic builtin
+// (http.send, rand.intn, uuid.rfc4122, net.lookup_ip_addr, io.jwt.decode_verify, ...) apart
+// from time.now_ns, which Input.Now pins. Only then may a caller reuse a decision instead of
+// evaluating again.
+func (s *Snapshot) Repeatable() bool { return s.facts.repeatable }
+
+// ReadsClock reports whether the decision may depend on the time: some rule it depends on
+// calls time.now_ns or may read input.context.time. When it does not, a repeatable decision
+// stays right whatever the time, not only within its second.
+func (s *Snapshot) ReadsClock() bool { return s.facts.readsClock }
 
 // Revision returns the revision of the bundle the snapshot was built from.
 func (s *Snapshot) Revision() string { return s.revision }
@@ -75,13 +80,13 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
 	s := &Snapshot{
-		repeatable: repeatable(compiler),
-		revision:   revision,
-		timeout:    e.cfg.DecisionTimeout,
-		caches:     e.caches,
-		store:      store,
-		compiler:   compiler,
-		queries:    queries,
+		facts:    decisionFacts(compiler, e.entrypoint),
+		revision: revision,
+		timeout:  e.cfg.DecisionTimeout,
+		caches:   e.caches,
+		store:    store,
+		compiler: compiler,
+		queries:  queries,
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)

@@ -56,8 +56,9 @@ func (s *Server) decisionTime() time.Time { return s.now().UTC().Truncate(time.S
 
 // decideRequest decides for principal p the input that build makes from request, the bytes
 // that with p and now make the whole input. When the active policy is repeatable and the
-// decision cache is on, a decision made before for the same principal, kind, bytes and second
-// under the same revision is reused instead of evaluating again; the request still gets its
+// decision cache is on, a decision made before for the same principal, kind and bytes under the
+// same revision, and in the same second when the policy reads the clock, is reused instead of
+// evaluating again; the request still gets its
 // own decision id, count and log record, and its token was verified and checked for revocation
 // before. A build error is the caller's mistake and is returned with no decision.
 func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *token.Principal, request []byte,
@@ -71,7 +72,12 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 		return s.decide(ctx, path, in)
 	}
 	start := s.now()
-	key := decisioncache.Key(kind, p, now, request)
+	at := now
+	if !snap.ReadsClock() {
+		// The decision is the same whatever the time: it need not expire with its second.
+		at = time.Time{}
+	}
+	key := decisioncache.Key(kind, p, at, request)
 	if o, ok := s.decisions.Get(key, p, snap.Revision()); ok {
 		stage.Enter(stage.Respond)
 		return s.record(ctx, path, start, o, nil), o.decision, nil

@@ -226,3 +226,36 @@ func activateBody(t *testing.T, f *fixture, body string) {
 		t.Fatal(err)
 	}
 }
+
+// A decision is reused across seconds only when the policy does not read the clock.
+func TestDecisionCacheClock(t *testing.T) {
+	tests := []struct {
+		name       string
+		policy     string
+		nextSecHit bool
+	}{
+		{name: "policy reads context.time", policy: `decision := {"allow": input.context.time != ""}`},
+		{name: "policy calls time.now_ns", policy: `decision := {"allow": time.now_ns() > 0}`},
+		{name: "policy ignores the clock", policy: `decision := {"allow": input.action.name == "read"}`, nextSecHit: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fixedClock{}
+			clock.set(time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC))
+			f := newFixtureWith(t, false, func(_ *config.Config, d *Deps) { d.Now = clock.now })
+			activateBody(t, f, tt.policy)
+			tok := f.token(t, nil)
+			hits := func() uint64 { return f.srv.decisions.Stats().Hits }
+			decisionOf(t, f.post(tok, readInternal))
+			decisionOf(t, f.post(tok, readInternal))
+			if hits() != 1 {
+				t.Fatalf("%d hits after a repeat within the second; want 1", hits())
+			}
+			clock.add(time.Second)
+			decisionOf(t, f.post(tok, readInternal))
+			if got := hits() == 2; got != tt.nextSecHit {
+				t.Errorf("reused in the next second = %v; want %v", got, tt.nextSecHit)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@
 //	benchload probe -url URL -mode MODE ...     the answers a server must give before it is measured
 //	benchload rate -url URL -dir DIR -rate N    constant-rate load, latency from the scheduled time
 //	benchload table FILE                        the results table with its ratios
+//	benchload stages -profile F -requests N     CPU time per decision by request stage
 package main
 
 import (
@@ -19,15 +20,16 @@ import (
 
 func main() {
 	commands := map[string]func([]string) error{
-		"gen":   runGen,
-		"port":  runPort,
-		"floor": runFloor,
-		"probe": runProbe,
-		"rate":  runRate,
-		"table": runTable,
+		"gen":    runGen,
+		"port":   runPort,
+		"floor":  runFloor,
+		"probe":  runProbe,
+		"rate":   runRate,
+		"table":  runTable,
+		"stages": runStages,
 	}
 	if len(os.Args) < 2 || commands[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: benchload gen|port|floor|probe|rate|table [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchload gen|port|floor|probe|rate|table|stages [flags]")
 		os.Exit(2)
 	}
 	if err := commands[os.Args[1]](os.Args[2:]); err != nil {

@@ -9,7 +9,8 @@
 # it decides), warmed up, then measured. Everything lives in a scratch directory; every wait is
 # bounded and the running server is stopped on exit, killed if it has not stopped in 10 seconds.
 # BENCH_WARMUP and BENCH_DURATION (seconds, default 3 and 8) and BENCH_CONNECTIONS (default 16)
-# change the runs.
+# change the runs. BENCH_PROFILE=DIR also takes a CPU profile of Verdict during each of its
+# measured runs (through server.pprof_addr) and prints CPU time per request by stage.
 set -euo pipefail
 bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,8 +64,17 @@ measure() {
 	local workload=$1 server=$2 per=$3
 	shift 3
 	taskset -c 1 wrk -t1 -c"$conns" -d"${warmup}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >/dev/null
+	local prof=
+	if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${pprof_url:-}" ]; then
+		prof=$BENCH_PROFILE/$workload-$server.pb
+		curl -fsS -o "$prof" "$pprof_url/debug/pprof/profile?seconds=$((measure - 1))" &
+	fi
 	taskset -c 1 wrk -t1 -c"$conns" -d"${measure}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >"$work/wrk.out"
 	alive "$workload"
+	if [ -n "$prof" ]; then
+		wait
+		"$work/benchload" stages -profile "$prof" -requests "$(awk '/^RESULT/ {printf "%d", $2 / $3 * ('"$measure"' - 1)}' "$work/wrk.out")" -per "$per" >&2
+	fi
 	printf '%s\t%s\t%s\t%s\n' "$workload" "$server" "$per" "$(grep '^RESULT' "$work/wrk.out")" >>"$work/results.tsv"
 	echo "  $workload on $server: $(grep '^RESULT' "$work/wrk.out")" >&2
 }
@@ -80,10 +90,17 @@ alive() {
 
 probe() { "$work/benchload" probe -url "$url" -dir "$work" -issuer "$iss" -mode "$1" >&2; }
 
-# verdict_config NAME CACHE_SIZE POLICY_YAML LOG_YAML writes $work/NAME.yaml.
+# verdict_config NAME CACHE_SIZE POLICY_YAML LOG_YAML writes $work/NAME.yaml; with BENCH_PROFILE
+# it also serves profiles on a second free port, $pprof_url.
 verdict_config() {
+	local pprof=
+	pprof_url=
+	if [ -n "${BENCH_PROFILE:-}" ]; then
+		pprof=127.0.0.1:$("$work/benchload" port)
+		pprof_url=http://$pprof
+	fi
 	cat >"$work/$1.yaml" <<YAML
-server: {addr: "$addr"}
+server: {addr: "$addr", pprof_addr: "$pprof"}
 $3
 tokens:
   issuers:
@@ -105,6 +122,8 @@ echo "bench-load: building the generator and OPA; writing the key, JWKS and 1000
 (cd "$root" && go build -o "$work/benchload" ./tests/benchload)
 opa=$(cd "$root" && go tool -n opa)
 "$work/benchload" gen -dir "$work" -issuer "$iss"
+
+[ -z "${BENCH_PROFILE:-}" ] || mkdir -p "$BENCH_PROFILE"
 
 echo "bench-load: floor" >&2
 new_port
