@@ -168,7 +168,8 @@ type AuthZEN struct {
 	PEPAuth string `yaml:"pep_auth"`
 	// APIKeysSHA256 are hex SHA-256 digests of accepted PEP API keys.
 	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
-	// Issuer and Scope select the configured issuer and scope a PEP JWT must carry.
+	// Issuer and Scope select the configured issuer and the scope a PEP JWT must carry; with
+	// pep_auth jwt both are required, since the issuer's end users have tokens too.
 	Issuer string `yaml:"issuer"`
 	Scope  string `yaml:"scope"`
 	// BaseURL is advertised as policy_decision_point in the metadata.

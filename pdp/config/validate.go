@@ -73,6 +73,11 @@ func (c *Config) Validate() error {
 	if c.AuthZEN.PEPAuth == "jwt" && (c.AuthZEN.Issuer == "" || !seen[c.AuthZEN.Issuer]) {
 		add("authzen.issuer: must name a configured issuer when pep_auth is jwt")
 	}
+	if c.AuthZEN.PEPAuth == "jwt" && c.AuthZEN.Scope == "" {
+		// Without a scope every token of the issuer passes, an end user's too, and an end user
+		// allowed in as a PEP may ask about any subject.
+		add("authzen.scope: must be set when pep_auth is jwt, or any end-user token of authzen.issuer is trusted as a PEP")
+	}
 	errs = append(errs, validateDigests("authzen.api_keys_sha256", c.AuthZEN.APIKeysSHA256)...)
 	errs = append(errs, validateDigests("admin.api_keys_sha256", c.Admin.APIKeysSHA256)...)
 	oneOf(add, "decision_log.sink", c.DecisionLog.Sink, "stdout", "file", "none")
