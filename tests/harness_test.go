@@ -116,6 +116,13 @@ func (b *syncBuffer) String() string {
 // waits until /ready answers 200. The process is stopped when the test ends.
 func startVerdict(t *testing.T, dir string, args ...string) *instance {
 	t.Helper()
+	return startVerdictEnv(t, dir, nil, args...)
+}
+
+// startVerdictEnv is startVerdict with env (NAME=value) added last to the process environment,
+// so it overrides the harness's own decision-log settings.
+func startVerdictEnv(t *testing.T, dir string, env []string, args ...string) *instance {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -123,6 +130,7 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 	cmd := exec.Command(verdictBin(t), append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "VERDICT_DECISION_LOG_SINK=file", "VERDICT_DECISION_LOG_PATH="+filepath.Join(dir, "decisions.log"))
+	cmd.Env = append(cmd.Env, env...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	cmd.Stdout = stderr

@@ -173,14 +173,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// registerGauges exposes counters that other components keep (decision-log drops, token cache
-// hits and misses), read at scrape time so the hot path pays nothing for them.
+// registerGauges exposes counters that other components keep (decision-log drops and write
+// errors, token cache hits and misses), read at scrape time so the hot path pays nothing for
+// them.
 func registerGauges(reg prometheus.Registerer, deps Deps) error {
 	collectors := []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "verdict_decision_log_dropped_total",
 			Help: "Decision log records dropped because the write queue was full.",
 		}, func() float64 { return float64(deps.Audit.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "verdict_decision_log_write_errors_total",
+			Help: "Decision log records lost because the sink refused the write (a full disk, a closed pipe).",
+		}, func() float64 { return float64(deps.Audit.WriteErrors()) }),
 	}
 	if ts, ok := deps.Tokens.(tokenStats); ok {
 		cache := func(pick func(token.CacheStats) uint64) func() float64 {
