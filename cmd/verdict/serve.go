@@ -112,6 +112,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
+	ln = httpapi.NewListener(ln)
 	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
 	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", policy.Status().Revision)
 	if devKey != nil {

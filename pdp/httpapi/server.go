@@ -83,7 +83,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	s.router = mux.NewRouter().SkipClean(true)
 	s.router.Use(nameRoute)
 	s.routes()
-	s.handler = withRequestID(s.withRecovery(s.withMetrics(s.router)))
+	s.handler = withRequestID(s.withFraming(s.withRecovery(s.withMetrics(s.router))))
 	return s, nil
 }
 
@@ -119,7 +119,8 @@ func (s *Server) Walk(fn mux.WalkFunc) error { return s.router.Walk(fn) }
 // ServeHTTP serves one request through the middleware chain and the router.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// NewHTTPServer wraps h in an http.Server with every timeout and the header limit set.
+// NewHTTPServer wraps h in an http.Server with every timeout and the header limit set. Serve it
+// on a listener from NewListener, so requests with ambiguous framing are refused.
 func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              cfg.Addr,
@@ -129,6 +130,7 @@ func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Se
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnContext:       withFramingConn,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
