@@ -129,7 +129,10 @@ func startVerdictEnv(t *testing.T, dir string, env []string, args ...string) *in
 	addr := freeAddr(t)
 	cmd := exec.Command(verdictBin(t), append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VERDICT_DECISION_LOG_SINK=file", "VERDICT_DECISION_LOG_PATH="+filepath.Join(dir, "decisions.log"))
+	// No shutdown delay: nothing balances load in front of these instances, and every test
+	// would otherwise wait for it when it stops its instance.
+	cmd.Env = append(os.Environ(), "VERDICT_DECISION_LOG_SINK=file", "VERDICT_DECISION_LOG_PATH="+filepath.Join(dir, "decisions.log"),
+		"VERDICT_SERVER_SHUTDOWN_DELAY=0s")
 	cmd.Env = append(cmd.Env, env...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr

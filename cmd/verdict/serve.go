@@ -120,7 +120,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 			return err
 		}
 	}
-	return runUntilDone(ctx, srv, ln, cfg.Server.ShutdownTimeout, log)
+	return runUntilDone(ctx, srv, api, ln, cfg.Server, log)
 }
 
 // closeRevocations closes the revocation store at shutdown, after the server has drained.
@@ -206,8 +206,12 @@ func openDecisionLog(cfg config.DecisionLog, log *slog.Logger) (*audit.Logger, f
 	}, nil
 }
 
-// runUntilDone serves until ctx ends, then drains in-flight requests.
-func runUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
+// runUntilDone serves until ctx ends, then shuts down without failing a request: for
+// server.shutdown_delay it keeps serving with /ready at 503 and each answer closing its
+// connection (httpapi.Server.Drain), so load balancers stop sending and clients leave their
+// keep-alive connections; then it stops accepting and lets in-flight requests finish within
+// server.shutdown_timeout.
+func runUntilDone(ctx context.Context, srv *http.Server, api *httpapi.Server, ln net.Listener, cfg config.Server, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -215,8 +219,16 @@ func runUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	delay := config.ValueOr(cfg.ShutdownDelay, config.DefaultShutdownDelay)
+	log.Info("shutting down: /ready answers 503 while requests are still served", "delay", delay)
+	api.Drain()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(delay):
+	}
+	log.Info("draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err

@@ -30,6 +30,10 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// ShutdownDelay is how long, on SIGTERM, the server keeps serving with /ready answering 503
+	// and keep-alives off before it stops accepting connections: the time a load balancer needs
+	// to see the 503 and stop sending. Zero means none; nil means DefaultShutdownDelay.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// MaxBatch caps the number of evaluations in one batch request.
 	MaxBatch int `yaml:"max_batch"`
 	// BatchConcurrency bounds how many items of one batch are evaluated at once.

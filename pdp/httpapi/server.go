@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -60,6 +61,8 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	metrics *metrics
+	// draining is set by Drain: /ready answers 503 while everything else is still served.
+	draining atomic.Bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -83,7 +86,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	s.router = mux.NewRouter().SkipClean(true)
 	s.router.Use(nameRoute)
 	s.routes()
-	s.handler = withRequestID(s.withFraming(s.withRecovery(s.withMetrics(s.router))))
+	s.handler = withRequestID(s.withDrain(s.withFraming(s.withRecovery(s.withMetrics(s.router)))))
 	return s, nil
 }
 
@@ -139,7 +142,28 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Drain marks the server as going away: from now on /ready answers 503 shutting_down, so load
+// balancers stop sending, while every other request is still served, each answer with
+// Connection: close so clients leave their keep-alive connections. It is the first step of a
+// graceful shutdown, before http.Server.Shutdown. (http.Server.SetKeepAlivesEnabled(false)
+// would close idle connections at once, under a client that is sending on one.)
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// withDrain closes each connection after its answer once Drain was called.
+func (s *Server) withDrain(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		s.writeError(w, r, errShuttingDown)
+		return
+	}
 	snap := s.deps.Policy.Current()
 	if snap == nil {
 		s.writeError(w, r, engine.ErrNoPolicy)
