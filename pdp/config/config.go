@@ -56,6 +56,10 @@ type Policy struct {
 	Entrypoint string `yaml:"entrypoint"`
 	// DecisionTimeout bounds one evaluation; a timeout is a deny.
 	DecisionTimeout time.Duration `yaml:"decision_timeout"`
+	// AllowBuiltins names builtins that reach outside Verdict (http.send, net.lookup_ip_addr,
+	// opa.runtime, json.verify_schema, json.match_schema) that a bundle may call anyway; a
+	// bundle that calls any other of them is refused.
+	AllowBuiltins []string `yaml:"allow_builtins"`
 	// RequireTests refuses to activate a bundle whose own Rego tests fail.
 	RequireTests bool              `yaml:"require_tests"`
 	Verification *Verification     `yaml:"verification"`

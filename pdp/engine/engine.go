@@ -15,6 +15,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown/cache"
 
+	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
@@ -32,6 +33,7 @@ type Engine struct {
 	log        *slog.Logger
 	entrypoint ast.Ref
 	caches     caches
+	builtins   *vbundle.Builtins
 
 	current atomic.Pointer[Snapshot]
 	// activating serializes Activate, so a slow build cannot publish over a newer one.
@@ -62,11 +64,15 @@ func New(cfg config.Policy, deps Deps) (*Engine, error) {
 	if err != nil || len(ref) == 1 {
 		return nil, fmt.Errorf("engine: entrypoint %q must be a slash-separated rule path like verdict/authz/decision", cfg.Entrypoint)
 	}
+	builtins, err := vbundle.NewBuiltins(cfg.AllowBuiltins)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, log: log, entrypoint: ref, caches: newCaches(cfg)}, nil
+	return &Engine{cfg: cfg, log: log, entrypoint: ref, caches: newCaches(cfg), builtins: builtins}, nil
 }
 
 func newCaches(cfg config.Policy) caches {
@@ -108,7 +114,9 @@ func pathRef(path string) (ast.Ref, error) {
 }
 
 // Activate builds a complete snapshot from b, off the request path, and publishes it as the
-// current one. On any error (compile error, an entrypoint no rule defines, a failed prepare)
+// current one. On any error (a call of a builtin that reaches outside Verdict and that
+// policy.allow_builtins does not name, compile error, an entrypoint no rule defines, a failed
+// prepare)
 // the current snapshot keeps serving and is left untouched. The bundle is only read, so it
 // may be activated again later.
 func (e *Engine) Activate(ctx context.Context, b *opabundle.Bundle) (*Snapshot, error) {
