@@ -22,6 +22,12 @@ func TestRefusedConfigurations(t *testing.T) {
 		{name: "pep jwt without a scope trusts end-user tokens",
 			yaml: issuer + "authzen: {pep_auth: jwt, issuer: https://idp.test}",
 			want: "authzen.scope: must be set when pep_auth is jwt"},
+		{name: "allow_builtins naming a builtin that is not denied",
+			yaml: "policy: {allow_builtins: [time.now_ns]}",
+			want: `policy.allow_builtins: "time.now_ns" is not one of the builtins Verdict denies`},
+		{name: "negative shutdown delay",
+			yaml: "server: {shutdown_delay: -1s}",
+			want: "server.shutdown_delay: must not be negative"},
 	}
 	for _, tt := range tests {
 		for _, command := range []string{"check-config", "serve"} {

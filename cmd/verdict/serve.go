@@ -18,6 +18,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
@@ -76,7 +77,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log})
+	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log, Check: bundledata.Check})
 	if err != nil {
 		return err
 	}
