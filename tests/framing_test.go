@@ -56,7 +56,7 @@ func TestAmbiguousFraming(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			got, closed := readAnswers(t, conn)
+			got, closed := readAnswers(t, conn, len(tt.answers))
 			var statuses []string
 			for _, line := range strings.Split(got, "\r\n") {
 				if strings.HasPrefix(line, "HTTP/1.1 ") {
@@ -73,14 +73,19 @@ func TestAmbiguousFraming(t *testing.T) {
 	}
 }
 
-// readAnswers reads what the server sends until it closes the connection (closed) or is
-// silent for a second.
-func readAnswers(t *testing.T, conn net.Conn) (string, bool) {
+// readAnswers reads what the server sends until it closes the connection (closed), or until it
+// has sent want answers and then stays silent for a moment, or 10s pass.
+func readAnswers(t *testing.T, conn net.Conn, want int) (string, bool) {
 	t.Helper()
 	var out strings.Builder
 	buf := make([]byte, 4096)
+	giveUp := time.Now().Add(10 * time.Second)
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+		deadline := giveUp
+		if strings.Count(out.String(), "HTTP/1.1 ") >= want {
+			deadline = time.Now().Add(time.Second)
+		}
+		_ = conn.SetReadDeadline(deadline)
 		n, err := conn.Read(buf)
 		out.Write(buf[:n])
 		switch {
