@@ -22,6 +22,8 @@ func NewListener(ln net.Listener) net.Listener { return framingListener{ln} }
 
 type framingListener struct{ net.Listener }
 
+var _ interface{ CloseWrite() error } = (*framingConn)(nil)
+
 func (l framingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
@@ -59,6 +61,16 @@ type framingConn struct {
 
 // maxFieldPrefix is as much of a line as the scan needs: the longest field name it looks for.
 const maxFieldPrefix = len("transfer-encoding:")
+
+// CloseWrite half-closes the connection when the one wrapped can: net/http does so before it
+// closes a connection after an answer (Connection: close), so that a client still sending gets
+// the answer rather than a reset. Without it the wrapper would hide the method.
+func (c *framingConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
 
 func (c *framingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
