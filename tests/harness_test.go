@@ -116,13 +116,24 @@ func (b *syncBuffer) String() string {
 // waits until /ready answers 200. The process is stopped when the test ends.
 func startVerdict(t *testing.T, dir string, args ...string) *instance {
 	t.Helper()
+	return startVerdictEnv(t, dir, nil, args...)
+}
+
+// startVerdictEnv is startVerdict with env (NAME=value) added last to the process environment,
+// so it overrides the harness's own decision-log settings.
+func startVerdictEnv(t *testing.T, dir string, env []string, args ...string) *instance {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
 	addr := freeAddr(t)
 	cmd := exec.Command(verdictBin(t), append([]string{"serve", "--addr", addr}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "VERDICT_DECISION_LOG_SINK=file", "VERDICT_DECISION_LOG_PATH="+filepath.Join(dir, "decisions.log"))
+	// No shutdown delay: nothing balances load in front of these instances, and every test
+	// would otherwise wait for it when it stops its instance.
+	cmd.Env = append(os.Environ(), "VERDICT_DECISION_LOG_SINK=file", "VERDICT_DECISION_LOG_PATH="+filepath.Join(dir, "decisions.log"),
+		"VERDICT_SERVER_SHUTDOWN_DELAY=0s")
+	cmd.Env = append(cmd.Env, env...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	cmd.Stdout = stderr

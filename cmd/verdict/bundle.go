@@ -87,6 +87,7 @@ func newBundleBuildCommand() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Revision, "revision", "", "manifest revision (default: git describe, else the input manifest's)")
 	cmd.Flags().StringSliceVar(&opts.Roots, "root", nil, "manifest root (repeatable; default: the input manifest's, else derived from packages and data)")
 	cmd.Flags().Int64Var(&maxBytes, "max-bytes", config.DefaultMaxBundleBytes, "largest input or output accepted")
+	cmd.Flags().StringSliceVar(&opts.AllowBuiltins, allowBuiltinFlag, nil, allowBuiltinUsage)
 	signing.register(cmd.Flags())
 	return cmd
 }

@@ -23,6 +23,11 @@ func newCheckConfigCommand() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
+			// The names OPA knows are the bundle package's to check; serve checks them when it
+			// builds its engine.
+			if _, err := bundle.NewBuiltins(cfg.Policy.AllowBuiltins); err != nil {
+				return fmt.Errorf("invalid configuration:\n%w", err)
+			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), "configuration ok")
 			return err
 		},
@@ -42,6 +47,13 @@ func newVersionCommand() *cobra.Command {
 		},
 	}
 }
+
+// allowBuiltinFlag gives `verdict test` and `verdict bundle build` what policy.allow_builtins
+// gives serve, so authors see a bundle refused before they deploy it.
+const (
+	allowBuiltinFlag  = "allow-builtin"
+	allowBuiltinUsage = "builtin that reaches outside Verdict (http.send, ...) the policy may call, as policy.allow_builtins (repeatable)"
+)
 
 func newTestCommand() *cobra.Command {
 	var opts bundle.TestOptions
@@ -69,5 +81,6 @@ func newTestCommand() *cobra.Command {
 	cmd.Flags().Float64Var(&opts.Threshold, "threshold", 0, "fail when coverage is below this percentage")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound for each test (default 5s)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test and per-file coverage")
+	cmd.Flags().StringSliceVar(&opts.AllowBuiltins, allowBuiltinFlag, nil, allowBuiltinUsage)
 	return cmd
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
@@ -84,7 +85,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log})
+	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log, Check: bundledata.Check})
 	if err != nil {
 		return err
 	}
@@ -120,6 +121,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
+	ln = httpapi.NewListener(ln)
 	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
 	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", policy.Status().Revision)
 	if devKey != nil {
@@ -127,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 			return err
 		}
 	}
-	return runUntilDone(ctx, srv, ln, cfg.Server.ShutdownTimeout, log)
+	return runUntilDone(ctx, srv, api, ln, cfg.Server, log)
 }
 
 // closeRevocations closes the revocation store at shutdown, after the server has drained.
@@ -213,8 +215,12 @@ func openDecisionLog(cfg config.DecisionLog, log *slog.Logger) (*audit.Logger, f
 	}, nil
 }
 
-// runUntilDone serves until ctx ends, then drains in-flight requests.
-func runUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, log *slog.Logger) error {
+// runUntilDone serves until ctx ends, then shuts down without failing a request: for
+// server.shutdown_delay it keeps serving with /ready at 503 and each answer closing its
+// connection (httpapi.Server.Drain), so load balancers stop sending and clients leave their
+// keep-alive connections; then it stops accepting and lets in-flight requests finish within
+// server.shutdown_timeout.
+func runUntilDone(ctx context.Context, srv *http.Server, api *httpapi.Server, ln net.Listener, cfg config.Server, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -222,8 +228,16 @@ func runUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, grace 
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	delay := config.ValueOr(cfg.ShutdownDelay, config.DefaultShutdownDelay)
+	log.Info("shutting down: /ready answers 503 while requests are still served", "delay", delay)
+	api.Drain()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(delay):
+	}
+	log.Info("draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return err

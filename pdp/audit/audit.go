@@ -1,6 +1,7 @@
 // Package audit writes the decision log: one JSON line per decision, written off the request
 // path by a single goroutine through a bounded queue. A full queue drops the record and counts
-// it rather than slowing decisions down. Records never hold a token.
+// it rather than slowing decisions down; a record the sink refuses (a full disk) is counted
+// too. Records never hold a token.
 package audit
 
 import (
@@ -39,7 +40,9 @@ type Logger struct {
 	w       io.Writer
 	log     *slog.Logger
 	dropped atomic.Uint64
-	done    chan struct{}
+	// writeErrors counts records the writer failed to take.
+	writeErrors atomic.Uint64
+	done        chan struct{}
 	// mu orders Log's sends before Close's close of queue: a handler still running when
 	// shutdown gives up on it may log after Close, and that record is dropped, not a panic.
 	mu     sync.RWMutex
@@ -81,6 +84,9 @@ func (l *Logger) Log(r Record) {
 // Dropped reports how many records were dropped because the queue was full.
 func (l *Logger) Dropped() uint64 { return l.dropped.Load() }
 
+// WriteErrors reports how many records were lost because writing them failed.
+func (l *Logger) WriteErrors() uint64 { return l.writeErrors.Load() }
+
 // Close stops accepting records and waits until the queued ones are written or ctx ends.
 func (l *Logger) Close(ctx context.Context) error {
 	l.mu.Lock()
@@ -102,6 +108,7 @@ func (l *Logger) run() {
 	enc := json.NewEncoder(l.w)
 	for r := range l.queue {
 		if err := enc.Encode(r); err != nil {
+			l.writeErrors.Add(1)
 			l.log.Error("decision log write failed", "error", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -90,5 +91,28 @@ func TestLogAfterClose(t *testing.T) {
 	}
 	if d := l.Dropped(); d != 1 {
 		t.Errorf("dropped = %d, want 1", d)
+	}
+}
+
+// failingWriter refuses every write, as a file on a full disk does.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestWriteErrorsCounted: records the sink refuses are counted, apart from the drops of a full
+// queue, so a full disk shows on the metrics instead of only in the process log.
+func TestWriteErrorsCounted(t *testing.T) {
+	l := New(failingWriter{}, 32, slog.New(slog.DiscardHandler))
+	for range 20 {
+		l.Log(Record{DecisionID: "d"})
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.WriteErrors(); got != 20 {
+		t.Errorf("write errors = %d, want 20", got)
+	}
+	if got := l.Dropped(); got != 0 {
+		t.Errorf("dropped = %d, want 0 (the queue never filled)", got)
 	}
 }

@@ -26,6 +26,9 @@ type BuildOptions struct {
 	Roots []string
 	// Sign, when set, signs the output (see Sign).
 	Sign *SignOptions
+	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
+	// policy.allow_builtins: Build refuses a bundle that calls another, as activation would.
+	AllowBuiltins []string
 }
 
 // Build reads each directory in dirs as a bundle (Rego v1, as Load reads it), merges them,
@@ -33,7 +36,8 @@ type BuildOptions struct {
 // bundle writer produces for it, signed when opts.Sign is set. Modules keep their source as
 // written, so line numbers in errors and coverage match the files. The output is parsed once
 // more before it is returned, so Build never returns a bundle Verdict would refuse (signatures
-// aside: those need the public key).
+// aside: those need the public key), nor one that calls a builtin opts.AllowBuiltins leaves
+// denied.
 func Build(dirs []string, opts BuildOptions) ([]byte, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("build bundle: no directories given")
@@ -41,8 +45,15 @@ func Build(dirs []string, opts BuildOptions) ([]byte, error) {
 	if opts.MaxBytes <= 0 {
 		return nil, fmt.Errorf("build bundle: size limit must be positive, got %d", opts.MaxBytes)
 	}
+	builtins, err := NewBuiltins(opts.AllowBuiltins)
+	if err != nil {
+		return nil, fmt.Errorf("build bundle: %w", err)
+	}
 	b, err := mergeDirs(dirs, opts.MaxBytes)
 	if err != nil {
+		return nil, fmt.Errorf("build bundle: %w", err)
+	}
+	if err := builtins.Check(b); err != nil {
 		return nil, fmt.Errorf("build bundle: %w", err)
 	}
 	roots := opts.Roots

@@ -51,6 +51,9 @@ type TestOptions struct {
 	MaxBytes int64
 	// RequireTests makes a bundle without any test rule an error (ErrNoTests).
 	RequireTests bool
+	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
+	// policy.allow_builtins: a bundle that calls another is refused before its tests run.
+	AllowBuiltins []string
 }
 
 // TestOutcome is the result of one test.
@@ -216,6 +219,15 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	if opts.Threshold < 0 || opts.Threshold > 100 {
 		return TestReport{}, fmt.Errorf("run rego tests: threshold %.2f is not between 0 and 100", opts.Threshold)
 	}
+	builtins, err := NewBuiltins(opts.AllowBuiltins)
+	if err != nil {
+		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
+	}
+	for _, b := range bundles {
+		if err := builtins.Check(b); err != nil {
+			return TestReport{}, fmt.Errorf("run rego tests: %w", err)
+		}
+	}
 	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))
 	txn, err := store.NewTransaction(ctx, storage.WriteParams)
 	if err != nil {
@@ -224,7 +236,12 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	defer store.Abort(ctx, txn)
 
 	cov := cover.New()
+	// The runner's own compiler would allow every builtin; print statements are on, as they
+	// are by default, for CapturePrintOutput.
+	compiler := ast.NewCompiler().WithCapabilities(builtins.Capabilities()).
+		WithEnablePrintStatements(true).WithDefaultRegoVersion(ast.RegoV1)
 	runner := tester.NewRunner().
+		SetCompiler(compiler).
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetStore(store).
 		SetBundles(bundles).

@@ -33,6 +33,10 @@ type Server struct {
 	// PprofAddr, when set, serves Go's /debug/pprof profiles on a listener of its own at this
 	// address (keep it on loopback); empty is off.
 	PprofAddr string `yaml:"pprof_addr"`
+	// ShutdownDelay is how long, on SIGTERM, the server keeps serving with /ready answering 503
+	// and keep-alives off before it stops accepting connections: the time a load balancer needs
+	// to see the 503 and stop sending. Zero means none; nil means DefaultShutdownDelay.
+	ShutdownDelay *time.Duration `yaml:"shutdown_delay"`
 	// MaxBatch caps the number of evaluations in one batch request.
 	MaxBatch int `yaml:"max_batch"`
 	// BatchConcurrency bounds how many items of one batch are evaluated at once.
@@ -55,6 +59,10 @@ type Policy struct {
 	Entrypoint string `yaml:"entrypoint"`
 	// DecisionTimeout bounds one evaluation; a timeout is a deny.
 	DecisionTimeout time.Duration `yaml:"decision_timeout"`
+	// AllowBuiltins names builtins that reach outside Verdict (http.send, net.lookup_ip_addr,
+	// opa.runtime, json.verify_schema, json.match_schema) that a bundle may call anyway; a
+	// bundle that calls any other of them is refused.
+	AllowBuiltins []string `yaml:"allow_builtins"`
 	// RequireTests refuses to activate a bundle whose own Rego tests fail.
 	RequireTests bool              `yaml:"require_tests"`
 	Verification *Verification     `yaml:"verification"`
@@ -175,7 +183,8 @@ type AuthZEN struct {
 	PEPAuth string `yaml:"pep_auth"`
 	// APIKeysSHA256 are hex SHA-256 digests of accepted PEP API keys.
 	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
-	// Issuer and Scope select the configured issuer and scope a PEP JWT must carry.
+	// Issuer and Scope select the configured issuer and the scope a PEP JWT must carry; with
+	// pep_auth jwt both are required, since the issuer's end users have tokens too.
 	Issuer string `yaml:"issuer"`
 	Scope  string `yaml:"scope"`
 	// BaseURL is advertised as policy_decision_point in the metadata.

@@ -193,6 +193,9 @@ tokens:
 	}
 }
 
+// pepIssuer configures the issuer PEP tokens come from, for the authzen rows of TestValidatePolicy.
+const pepIssuer = "tokens: {issuers: [{issuer: https://idp, audiences: [v], jwks_file: a.json}]}\n"
+
 func TestValidatePolicy(t *testing.T) {
 	tests := []struct {
 		name string
@@ -209,6 +212,8 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "verification without keys", yaml: "policy: {verification: {scope: prod}}", want: "needs public_key or keys"},
 		{name: "key id without public key", yaml: "policy: {verification: {key_id: k, keys: {a: a.pem}}}", want: "policy.verification.key_id"},
 		{name: "empty key file", yaml: "policy: {verification: {keys: {a: ''}}}", want: "policy.verification.keys"},
+		{name: "pep jwt without a scope", yaml: pepIssuer + "authzen: {pep_auth: jwt, issuer: https://idp}", want: "authzen.scope: must be set when pep_auth is jwt"},
+		{name: "pep jwt with a scope", yaml: pepIssuer + "authzen: {pep_auth: jwt, issuer: https://idp, scope: authzen:evaluate}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

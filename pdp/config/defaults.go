@@ -13,6 +13,7 @@ const (
 	DefaultWriteTimeout      = 15 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultShutdownDelay     = 5 * time.Second
 	DefaultMaxBatch          = 100
 	DefaultBatchConcurrency  = 8
 
@@ -103,6 +104,7 @@ func (s *Server) SetDefaults() {
 	setDefault(&s.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&s.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&s.ShutdownTimeout, DefaultShutdownTimeout)
+	setUnset(&s.ShutdownDelay, DefaultShutdownDelay)
 	setDefault(&s.MaxBatch, DefaultMaxBatch)
 	setDefault(&s.BatchConcurrency, DefaultBatchConcurrency)
 }

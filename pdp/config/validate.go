@@ -28,6 +28,9 @@ func (c *Config) Validate() error {
 	if c.Server.MaxBodyBytes <= 0 {
 		add("server.max_body_bytes: must be positive")
 	}
+	if ValueOr(c.Server.ShutdownDelay, DefaultShutdownDelay) < 0 {
+		add("server.shutdown_delay: must not be negative")
+	}
 	if c.Server.MaxBatch <= 0 || c.Server.BatchConcurrency <= 0 {
 		add("server.max_batch and server.batch_concurrency: must be positive")
 	}
@@ -72,6 +75,11 @@ func (c *Config) Validate() error {
 	}
 	if c.AuthZEN.PEPAuth == "jwt" && (c.AuthZEN.Issuer == "" || !seen[c.AuthZEN.Issuer]) {
 		add("authzen.issuer: must name a configured issuer when pep_auth is jwt")
+	}
+	if c.AuthZEN.PEPAuth == "jwt" && c.AuthZEN.Scope == "" {
+		// Without a scope every token of the issuer passes, an end user's too, and an end user
+		// allowed in as a PEP may ask about any subject.
+		add("authzen.scope: must be set when pep_auth is jwt, or any end-user token of authzen.issuer is trusted as a PEP")
 	}
 	errs = append(errs, validateDigests("authzen.api_keys_sha256", c.AuthZEN.APIKeysSHA256)...)
 	errs = append(errs, validateDigests("admin.api_keys_sha256", c.Admin.APIKeysSHA256)...)

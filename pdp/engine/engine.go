@@ -15,6 +15,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown/cache"
 
+	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
@@ -22,6 +23,11 @@ import (
 type Deps struct {
 	// Logger receives activation events; nil discards them.
 	Logger *slog.Logger
+	// Check, when set, vets every snapshot after it is built and before it is published: an
+	// error refuses the revision as a compile error would. It reads the snapshot's data the
+	// way requests will (bundledata.Check), so data of the wrong shape is found at activation,
+	// not by every request.
+	Check func(ctx context.Context, s *Snapshot) error
 }
 
 // Engine evaluates decisions against the current Snapshot and builds new snapshots from
@@ -30,8 +36,10 @@ type Deps struct {
 type Engine struct {
 	cfg        config.Policy
 	log        *slog.Logger
+	check      func(ctx context.Context, s *Snapshot) error
 	entrypoint ast.Ref
 	caches     caches
+	builtins   *vbundle.Builtins
 
 	current atomic.Pointer[Snapshot]
 	// activating serializes Activate, so a slow build cannot publish over a newer one.
@@ -62,11 +70,15 @@ func New(cfg config.Policy, deps Deps) (*Engine, error) {
 	if err != nil || len(ref) == 1 {
 		return nil, fmt.Errorf("engine: entrypoint %q must be a slash-separated rule path like verdict/authz/decision", cfg.Entrypoint)
 	}
+	builtins, err := vbundle.NewBuiltins(cfg.AllowBuiltins)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, log: log, entrypoint: ref, caches: newCaches(cfg)}, nil
+	return &Engine{cfg: cfg, log: log, check: deps.Check, entrypoint: ref, caches: newCaches(cfg), builtins: builtins}, nil
 }
 
 func newCaches(cfg config.Policy) caches {
@@ -108,7 +120,9 @@ func pathRef(path string) (ast.Ref, error) {
 }
 
 // Activate builds a complete snapshot from b, off the request path, and publishes it as the
-// current one. On any error (compile error, an entrypoint no rule defines, a failed prepare)
+// current one. On any error (a call of a builtin that reaches outside Verdict and that
+// policy.allow_builtins does not name, compile error, an entrypoint no rule defines, a failed
+// prepare, a refusal of Deps.Check)
 // the current snapshot keeps serving and is left untouched. The bundle is only read, so it
 // may be activated again later.
 func (e *Engine) Activate(ctx context.Context, b *opabundle.Bundle) (*Snapshot, error) {
@@ -117,6 +131,11 @@ func (e *Engine) Activate(ctx context.Context, b *opabundle.Bundle) (*Snapshot, 
 
 	start := time.Now()
 	s, err := e.build(ctx, b)
+	if err == nil && e.check != nil {
+		if err = e.check(ctx, s); err != nil {
+			err = fmt.Errorf("activate revision %s: %w", s.revision, err)
+		}
+	}
 	if err != nil {
 		e.log.Warn("policy activation failed", "error", err)
 		return nil, err

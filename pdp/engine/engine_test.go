@@ -412,6 +412,27 @@ func TestActivateFailureKeepsServing(t *testing.T) {
 			want: "conflict",
 		},
 		{
+			name: "http.send",
+			bundle: func(t *testing.T) (*opabundle.Bundle, error) {
+				return decisionBundle(t, "exfil", `decision := http.send({"method": "GET", "url": "http://127.0.0.1:1/"}).status_code == 200`), nil
+			},
+			want: "authz.rego:3: http.send (policy.allow_builtins opts in)",
+		},
+		{
+			name: "DNS lookup in a helper",
+			bundle: func(t *testing.T) (*opabundle.Bundle, error) {
+				return decisionBundle(t, "dns", "decision if { count(ips) > 0 }\n\nips := net.lookup_ip_addr(input.resource.id)"), nil
+			},
+			want: "net.lookup_ip_addr",
+		},
+		{
+			name: "opa.runtime",
+			bundle: func(t *testing.T) (*opabundle.Bundle, error) {
+				return decisionBundle(t, "runtime", `decision := {"allow": false, "reasons": [opa.runtime().env.HOME]}`), nil
+			},
+			want: "opa.runtime",
+		},
+		{
 			name:   "no bundle",
 			bundle: func(*testing.T) (*opabundle.Bundle, error) { return nil, nil },
 			want:   "no bundle",
@@ -566,5 +587,35 @@ func TestActivateHandBuiltBundle(t *testing.T) {
 	d, err := s.Decide(context.Background(), editorInput("read", "acme"))
 	if err != nil || !d.Allow || !strings.HasPrefix(d.Revision, vbundle.RevisionPrefix) {
 		t.Fatalf("Decide() = %+v, %v", d, err)
+	}
+}
+
+// TestAllowBuiltins: policy.allow_builtins gives back a denied builtin, and only a denied one;
+// the builtins that read nothing outside (time.now_ns) need no opting in.
+func TestAllowBuiltins(t *testing.T) {
+	tests := []struct {
+		name    string
+		allow   []string
+		body    string
+		wantErr string
+	}{
+		{name: "clock needs no opting in", body: `decision := time.now_ns() > 0`},
+		{name: "http.send opted in", allow: []string{"http.send"}, body: `decision := false if http.send({"method": "GET", "url": "http://127.0.0.1:1/", "raise_error": false})`},
+		{name: "another one still denied", allow: []string{"http.send"}, body: `decision := count(net.lookup_ip_addr("localhost")) > 0`, wantErr: "net.lookup_ip_addr"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEngine(t, config.Policy{AllowBuiltins: tt.allow})
+			_, err := e.Activate(context.Background(), decisionBundle(t, "r", tt.body))
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("Activate: %v", err)
+			}
+			if tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("Activate error = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+	if _, err := New(config.Policy{AllowBuiltins: []string{"time.now_ns"}}, Deps{}); err == nil || !strings.Contains(err.Error(), "policy.allow_builtins") {
+		t.Errorf("New with a builtin that is not denied: error %v, want one naming policy.allow_builtins", err)
 	}
 }

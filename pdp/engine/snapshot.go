@@ -66,7 +66,10 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		return nil, errors.New("activate: no bundle")
 	}
 	revision := vbundle.Revision(b)
-	store, compiler, err := load(ctx, b)
+	if err := e.builtins.Check(b); err != nil {
+		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
+	}
+	store, compiler, err := load(ctx, b, e.builtins.Capabilities())
 	if err != nil {
 		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
@@ -95,8 +98,9 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 }
 
 // load activates b into a fresh store in one write transaction: data written under the
-// manifest roots, modules compiled as Rego v1, path conflicts between data and rules checked.
-func load(ctx context.Context, b *opabundle.Bundle) (storage.Store, *ast.Compiler, error) {
+// manifest roots, modules compiled as Rego v1 against caps, path conflicts between data and
+// rules checked.
+func load(ctx context.Context, b *opabundle.Bundle, caps *ast.Capabilities) (storage.Store, *ast.Compiler, error) {
 	if b.Manifest.Roots == nil {
 		// Only a bundle built by hand lacks roots (the reader fills them in); OPA would
 		// dereference them, so give it the default, every path, on a copy.
@@ -107,7 +111,7 @@ func load(ctx context.Context, b *opabundle.Bundle) (storage.Store, *ast.Compile
 	// Round-tripping on write copies the bundle's data, so the snapshot shares nothing mutable
 	// with the bundle; AST values on read spare every evaluation converting data.
 	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(true), inmem.OptReturnASTValuesOnRead(true))
-	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1)
+	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithCapabilities(caps)
 	err := storage.Txn(ctx, store, storage.WriteParams, func(txn storage.Transaction) error {
 		return opabundle.Activate(&opabundle.ActivateOpts{
 			Ctx:           ctx,

@@ -80,7 +80,8 @@ func (a *pepAuth) checkAPIKey(r *http.Request) error {
 	return nil
 }
 
-// checkToken verifies the PEP's own bearer token: the configured issuer and, when set, scope.
+// checkToken verifies the PEP's own bearer token: the configured issuer and scope. An empty
+// scope (a configuration Validate refuses) matches no token.
 func (a *pepAuth) checkToken(r *http.Request) error {
 	p, err := a.s.principal(r)
 	if err != nil {
@@ -90,7 +91,7 @@ func (a *pepAuth) checkToken(r *http.Request) error {
 	if p.Issuer != cfg.Issuer {
 		return fmt.Errorf("%w: PEP token from issuer %q, want %q", token.ErrInvalidToken, p.Issuer, cfg.Issuer)
 	}
-	if cfg.Scope != "" && !slices.Contains(scopes(p), cfg.Scope) {
+	if cfg.Scope == "" || !slices.Contains(scopes(p), cfg.Scope) {
 		return &scopeError{scope: cfg.Scope}
 	}
 	return nil

@@ -2,25 +2,19 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
 
-// Where the standard APIs find their data in the active bundle (docs/api.md describes the
-// shapes). Both are optional: without routes forward auth denies everything, without a
-// directory searches find nothing and no entity is enriched.
-const (
-	routesPath    = "verdict/routes"
-	directoryPath = "verdict/search"
-)
-
-// errBundleData means the bundle's route table or directory does not have the documented shape.
-var errBundleData = errors.New("malformed bundle data")
+// routesPath is where forward auth finds its route table in the active bundle (docs/api.md
+// describes the shape; the entity directory is at bundledata.DirectoryPath). Both are
+// optional: without routes forward auth denies everything, without a directory searches find
+// nothing and no entity is enriched.
+const routesPath = "verdict/routes"
 
 // bundleData is what the standard APIs read from one snapshot's data. Each part carries its
 // own error so a malformed route table does not break AuthZEN, nor a malformed directory
@@ -62,7 +56,7 @@ func (c *bundleDataCache) load(ctx context.Context, snap *engine.Snapshot) *bund
 // settled reports whether a read's outcome holds for the snapshot's lifetime: success, or data
 // of the wrong shape. A failed evaluation (a timeout, say) is retried by the next request.
 func settled(err error) bool {
-	return err == nil || errors.Is(err, errBundleData)
+	return err == nil || errors.Is(err, bundledata.ErrShape)
 }
 
 // current returns the bundle data of the active snapshot.
@@ -84,20 +78,4 @@ func (a *standardAPIs) directory(ctx context.Context) (*directory, error) {
 		return nil, d.dirErr
 	}
 	return d.dir, nil
-}
-
-// readDocument reads data.<path> into v through JSON; an undefined document leaves v alone.
-func readDocument(ctx context.Context, snap *engine.Snapshot, path string, v any) error {
-	doc, defined, err := snap.Query(ctx, path, nil)
-	if err != nil || !defined {
-		return err
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return fmt.Errorf("data.%s: %w", path, err)
-	}
-	if err := decodeRaw(b, v); err != nil {
-		return fmt.Errorf("%w: data.%s has the wrong shape: %w", errBundleData, path, err)
-	}
-	return nil
 }

@@ -29,6 +29,7 @@ const (
 	CodeStepUpRequired      = "insufficient_user_authentication"
 	CodeRevocationOffline   = "revocation_unavailable"
 	CodeRequestCancelled    = "request_cancelled"
+	CodeShuttingDown        = "shutting_down"
 )
 
 // Request errors raised by decoding and validation.
@@ -37,6 +38,7 @@ var (
 	errUnsupportedCT  = errors.New("content type must be application/json")
 	errNotFound       = errors.New("no such endpoint")
 	errMethodNotAllow = errors.New("method not allowed")
+	errShuttingDown   = errors.New("shutting down")
 )
 
 // requestError is a problem with what the caller sent: always a 400 with its message shown.
@@ -111,6 +113,8 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: err.Error()}
 	case errors.Is(err, revocation.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeRevocationOffline, message: "the revocation store is unavailable"}
+	case errors.Is(err, errShuttingDown):
+		return apiError{status: http.StatusServiceUnavailable, code: CodeShuttingDown, message: "the server is shutting down"}
 	case errors.Is(err, engine.ErrNoPolicy):
 		return apiError{status: http.StatusServiceUnavailable, code: CodePolicyUnavailable, message: "no policy is active"}
 	case errors.Is(err, engine.ErrEvaluation), errors.Is(err, engine.ErrTimeout):

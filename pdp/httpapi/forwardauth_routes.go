@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
 
@@ -37,14 +38,14 @@ type routeMatch struct {
 
 func readRoutes(ctx context.Context, snap *engine.Snapshot) ([]routeRule, error) {
 	var docs []routeDoc
-	if err := readDocument(ctx, snap, routesPath, &docs); err != nil {
+	if err := bundledata.Read(ctx, snap, routesPath, &docs); err != nil {
 		return nil, err
 	}
 	rules := make([]routeRule, 0, len(docs))
 	for i, d := range docs {
 		rule, err := compileRoute(d)
 		if err != nil {
-			return nil, fmt.Errorf("%w: data.verdict.routes[%d]: %w", errBundleData, i, err)
+			return nil, fmt.Errorf("%w: data.verdict.routes[%d]: %w", bundledata.ErrShape, i, err)
 		}
 		rules = append(rules, rule)
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
 
@@ -143,7 +144,7 @@ func (q *searchQuery) fixed(dir *directory) bool {
 
 // candidates lists what a search of kind may return, sorted, with directory properties.
 func (d *directory) candidates(kind searchKind, base *engine.Input) ([]string, []map[string]any) {
-	var entries []directoryEntry
+	var entries []bundledata.Entry
 	switch kind {
 	case searchAction:
 		return d.actions, make([]map[string]any, len(d.actions))

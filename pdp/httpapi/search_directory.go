@@ -6,37 +6,22 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
-
-// directoryDoc is data.verdict.search as the bundle ships it:
-//
-//	{"subjects":  {"user": [{"id": "alice", "properties": {...}}]},
-//	 "resources": {"document": [{"id": "doc-1", "properties": {...}}]},
-//	 "actions":   ["read", "update"]}
-type directoryDoc struct {
-	Subjects  map[string][]directoryEntry `json:"subjects"`
-	Resources map[string][]directoryEntry `json:"resources"`
-	Actions   []string                    `json:"actions"`
-}
-
-type directoryEntry struct {
-	ID         string         `json:"id"`
-	Properties map[string]any `json:"properties"`
-}
 
 // directory is the bundle's entity directory: the candidates of AuthZEN searches, and the
 // properties of the entities it names. Entries are sorted by id, actions by name, and
 // duplicates dropped, so search pages are stable. It is read-only once built.
 type directory struct {
-	subjects  map[string][]directoryEntry
-	resources map[string][]directoryEntry
+	subjects  map[string][]bundledata.Entry
+	resources map[string][]bundledata.Entry
 	actions   []string
 }
 
 func readDirectory(ctx context.Context, snap *engine.Snapshot) (*directory, error) {
-	var doc directoryDoc
-	if err := readDocument(ctx, snap, directoryPath, &doc); err != nil {
+	doc, err := bundledata.ReadDirectory(ctx, snap)
+	if err != nil {
 		return nil, err
 	}
 	d := &directory{subjects: sortEntries(doc.Subjects), resources: sortEntries(doc.Resources)}
@@ -45,12 +30,12 @@ func readDirectory(ctx context.Context, snap *engine.Snapshot) (*directory, erro
 	return d, nil
 }
 
-func sortEntries(byType map[string][]directoryEntry) map[string][]directoryEntry {
-	out := make(map[string][]directoryEntry, len(byType))
+func sortEntries(byType map[string][]bundledata.Entry) map[string][]bundledata.Entry {
+	out := make(map[string][]bundledata.Entry, len(byType))
 	for typ, entries := range byType {
-		entries = slices.DeleteFunc(slices.Clone(entries), func(e directoryEntry) bool { return e.ID == "" })
-		slices.SortStableFunc(entries, func(a, b directoryEntry) int { return cmp.Compare(a.ID, b.ID) })
-		out[typ] = slices.CompactFunc(entries, func(a, b directoryEntry) bool { return a.ID == b.ID })
+		entries = slices.DeleteFunc(slices.Clone(entries), func(e bundledata.Entry) bool { return e.ID == "" })
+		slices.SortStableFunc(entries, func(a, b bundledata.Entry) int { return cmp.Compare(a.ID, b.ID) })
+		out[typ] = slices.CompactFunc(entries, func(a, b bundledata.Entry) bool { return a.ID == b.ID })
 	}
 	return out
 }
@@ -58,12 +43,12 @@ func sortEntries(byType map[string][]directoryEntry) map[string][]directoryEntry
 // lookup finds an entity. known is false when the directory lists entities of the type but
 // not this id; a type the directory does not list is never "unknown", since the directory
 // then has nothing to say about it.
-func lookup(entries map[string][]directoryEntry, typ, id string) (props map[string]any, known bool) {
+func lookup(entries map[string][]bundledata.Entry, typ, id string) (props map[string]any, known bool) {
 	list, ok := entries[typ]
 	if !ok {
 		return nil, true
 	}
-	i, found := slices.BinarySearchFunc(list, id, func(e directoryEntry, id string) int { return cmp.Compare(e.ID, id) })
+	i, found := slices.BinarySearchFunc(list, id, func(e bundledata.Entry, id string) int { return cmp.Compare(e.ID, id) })
 	if !found {
 		return nil, false
 	}

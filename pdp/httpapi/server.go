@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -64,6 +65,8 @@ type Server struct {
 	metrics *metrics
 	// decisions reuses decisions of repeated requests; nil when policy.decision_cache_bytes is 0.
 	decisions *decisionCache
+	// draining is set by Drain: /ready answers 503 while everything else is still served.
+	draining atomic.Bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -92,7 +95,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	s.router = mux.NewRouter().SkipClean(true)
 	s.router.Use(nameRoute)
 	s.routes()
-	s.handler = withRequestID(s.withRecovery(s.withMetrics(s.router)))
+	s.handler = withRequestID(s.withDrain(s.withFraming(s.withRecovery(s.withMetrics(s.router)))))
 	return s, nil
 }
 
@@ -134,7 +137,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// NewHTTPServer wraps h in an http.Server with every timeout and the header limit set.
+// NewHTTPServer wraps h in an http.Server with every timeout and the header limit set. Serve it
+// on a listener from NewListener, so requests with ambiguous framing are refused.
 func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Addr:              cfg.Addr,
@@ -144,6 +148,7 @@ func NewHTTPServer(cfg config.Server, h http.Handler, log *slog.Logger) *http.Se
 		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnContext:       withFramingConn,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
@@ -152,7 +157,28 @@ func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// Drain marks the server as going away: from now on /ready answers 503 shutting_down, so load
+// balancers stop sending, while every other request is still served, each answer with
+// Connection: close so clients leave their keep-alive connections. It is the first step of a
+// graceful shutdown, before http.Server.Shutdown. (http.Server.SetKeepAlivesEnabled(false)
+// would close idle connections at once, under a client that is sending on one.)
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// withDrain closes each connection after its answer once Drain was called.
+func (s *Server) withDrain(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		s.writeError(w, r, errShuttingDown)
+		return
+	}
 	snap := s.deps.Policy.Current()
 	if snap == nil {
 		s.writeError(w, r, engine.ErrNoPolicy)
@@ -188,14 +214,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// registerGauges exposes counters that other components keep (decision-log drops, token cache
-// hits and misses), read at scrape time so the hot path pays nothing for them.
+// registerGauges exposes counters that other components keep (decision-log drops and write
+// errors, token cache hits and misses), read at scrape time so the hot path pays nothing for
+// them.
 func registerGauges(reg prometheus.Registerer, deps Deps) error {
 	collectors := []prometheus.Collector{
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "verdict_decision_log_dropped_total",
 			Help: "Decision log records dropped because the write queue was full.",
 		}, func() float64 { return float64(deps.Audit.Dropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "verdict_decision_log_write_errors_total",
+			Help: "Decision log records lost because the sink refused the write (a full disk, a closed pipe).",
+		}, func() float64 { return float64(deps.Audit.WriteErrors()) }),
 	}
 	if ts, ok := deps.Tokens.(tokenStats); ok {
 		cache := func(pick func(token.CacheStats) uint64) func() float64 {

@@ -31,6 +31,15 @@ type statusResponse struct {
 	Policy *bundle.Status `json:"policy,omitempty"`
 	// Tokens are the issuers' key sets and the verified-token cache counters.
 	Tokens *token.Stats `json:"tokens,omitempty"`
+	// DecisionLog counts the records the decision log lost.
+	DecisionLog decisionLogStatus `json:"decision_log"`
+}
+
+// decisionLogStatus counts lost decision-log records: dropped because the queue was full, and
+// refused by the sink.
+type decisionLogStatus struct {
+	Dropped     uint64 `json:"dropped"`
+	WriteErrors uint64 `json:"write_errors"`
 }
 
 // handleStatus serves GET /v1/status. It answers 200 even with no policy serving (revision
@@ -49,5 +58,6 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		st := ts.Stats()
 		resp.Tokens = &st
 	}
+	resp.DecisionLog = decisionLogStatus{Dropped: s.deps.Audit.Dropped(), WriteErrors: s.deps.Audit.WriteErrors()}
 	writeJSON(w, http.StatusOK, resp)
 }
