@@ -116,3 +116,36 @@ func TestWriteErrorsCounted(t *testing.T) {
 		t.Errorf("dropped = %d, want 0 (the queue never filled)", got)
 	}
 }
+
+// countingWriter counts writes and holds the first until release is closed.
+type countingWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	writes  int
+	lines   int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	<-w.release
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	w.lines += bytes.Count(p, []byte("\n"))
+	return len(p), nil
+}
+
+// Records queued while the writer is busy go out together, not one write each.
+func TestQueuedRecordsWrittenTogether(t *testing.T) {
+	w := &countingWriter{release: make(chan struct{})}
+	l := New(w, 128, slog.New(slog.DiscardHandler))
+	for range 100 {
+		l.Log(Record{DecisionID: "d"})
+	}
+	close(w.release)
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w.lines != 100 || w.writes > 3 {
+		t.Errorf("%d records in %d writes; want all 100 in at most 3", w.lines, w.writes)
+	}
+}
