@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,5 +184,28 @@ func TestNativeBatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAuthorizeBatch is a batch of 10 native requests for one token, repeated, so its
+// items are answered from the decision cache: the cost of the batch machinery itself.
+func BenchmarkAuthorizeBatch(b *testing.B) {
+	f := newFixture(b, true)
+	tok := f.token(b, nil)
+	items := make([]string, 10)
+	for i := range items {
+		items[i] = strings.Replace(readInternal, `"id":"d1"`, fmt.Sprintf(`"id":"d%d"`, i), 1)
+	}
+	body := `{"evaluations":[` + strings.Join(items, ",") + `]}`
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, "/v1/authorize/batch", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
 	}
 }
