@@ -28,6 +28,9 @@ func (c *Config) Validate() error {
 	if c.Server.MaxBodyBytes <= 0 {
 		add("server.max_body_bytes: must be positive")
 	}
+	if c.Server.MaxDataResponseBytes <= 0 {
+		add("server.max_data_response_bytes: must be positive")
+	}
 	if c.Server.MaxBatch <= 0 || c.Server.BatchConcurrency <= 0 {
 		add("server.max_batch and server.batch_concurrency: must be positive")
 	}
