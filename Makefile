@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 COVERAGE_THRESHOLD ?= 90
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench load bench-load clean
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load bench-load clean
 
 all: build
 
@@ -53,6 +53,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pdp/...
+
+# Heap per MB of bundle data.json during and after activation (docs/performance.md).
+bench-memory:
+	$(GO) test -run '^$$' -bench BenchmarkActivateData -benchtime 1x ./pdp/bundle/
 
 # A bounded load run (10 s) against a development server on a free loopback port.
 load: build

@@ -78,7 +78,7 @@ func policyArchive(t *testing.T, rev string) []byte {
 }
 
 // rawTarGz writes entries (name, body pairs, in order) as a gzipped tar with no checks at all.
-func rawTarGz(t *testing.T, entries ...string) []byte {
+func rawTarGz(t testing.TB, entries ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)

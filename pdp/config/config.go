@@ -22,14 +22,17 @@ type Config struct {
 
 // Server configures the HTTP listener and its defensive limits.
 type Server struct {
-	Addr              string        `yaml:"addr"`
-	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
-	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
-	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
-	ReadTimeout       time.Duration `yaml:"read_timeout"`
-	WriteTimeout      time.Duration `yaml:"write_timeout"`
-	IdleTimeout       time.Duration `yaml:"idle_timeout"`
-	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	Addr         string `yaml:"addr"`
+	MaxBodyBytes int64  `yaml:"max_body_bytes"`
+	// MaxDataResponseBytes caps the JSON encoding of one Data API result; a larger document
+	// is refused with 413 rather than built and sent.
+	MaxDataResponseBytes int64         `yaml:"max_data_response_bytes"`
+	MaxHeaderBytes       int           `yaml:"max_header_bytes"`
+	ReadHeaderTimeout    time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout          time.Duration `yaml:"read_timeout"`
+	WriteTimeout         time.Duration `yaml:"write_timeout"`
+	IdleTimeout          time.Duration `yaml:"idle_timeout"`
+	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
 	// PprofAddr, when set, serves Go's /debug/pprof profiles on a listener of its own at this
 	// address (keep it on loopback); empty is off.
 	PprofAddr string `yaml:"pprof_addr"`

@@ -209,6 +209,7 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "negative poll interval", yaml: "policy: {poll_interval: -1s}", want: "policy.poll_interval"},
 		{name: "sub-second long poll", yaml: "policy: {long_poll_timeout: 500ms}", want: "policy.long_poll_timeout"},
 		{name: "negative size limit", yaml: "policy: {max_bundle_bytes: -1}", want: "policy.max_bundle_bytes"},
+		{name: "negative data response limit", yaml: "server: {max_data_response_bytes: -1}", want: "server.max_data_response_bytes"},
 		{name: "verification without keys", yaml: "policy: {verification: {scope: prod}}", want: "needs public_key or keys"},
 		{name: "key id without public key", yaml: "policy: {verification: {key_id: k, keys: {a: a.pem}}}", want: "policy.verification.key_id"},
 		{name: "empty key file", yaml: "policy: {verification: {keys: {a: ''}}}", want: "policy.verification.keys"},

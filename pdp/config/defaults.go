@@ -7,6 +7,7 @@ import "time"
 const (
 	DefaultAddr              = "127.0.0.1:8181"
 	DefaultMaxBodyBytes      = 64 << 10
+	DefaultMaxDataResponse   = 1 << 20
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultReadTimeout       = 10 * time.Second
@@ -98,6 +99,7 @@ func (c *Config) SetDefaults() {
 func (s *Server) SetDefaults() {
 	setDefault(&s.Addr, DefaultAddr)
 	setDefault(&s.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&s.MaxDataResponseBytes, DefaultMaxDataResponse)
 	setDefault(&s.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&s.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&s.ReadTimeout, DefaultReadTimeout)

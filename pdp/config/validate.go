@@ -31,6 +31,9 @@ func (c *Config) Validate() error {
 	if ValueOr(c.Server.ShutdownDelay, DefaultShutdownDelay) < 0 {
 		add("server.shutdown_delay: must not be negative")
 	}
+	if c.Server.MaxDataResponseBytes <= 0 {
+		add("server.max_data_response_bytes: must be positive")
+	}
 	if c.Server.MaxBatch <= 0 || c.Server.BatchConcurrency <= 0 {
 		add("server.max_batch and server.batch_concurrency: must be positive")
 	}

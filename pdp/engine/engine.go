@@ -122,9 +122,10 @@ func pathRef(path string) (ast.Ref, error) {
 // Activate builds a complete snapshot from b, off the request path, and publishes it as the
 // current one. On any error (a call of a builtin that reaches outside Verdict and that
 // policy.allow_builtins does not name, compile error, an entrypoint no rule defines, a failed
-// prepare, a refusal of Deps.Check)
-// the current snapshot keeps serving and is left untouched. The bundle is only read, so it
-// may be activated again later.
+// prepare, a refusal of Deps.Check) the current snapshot keeps serving and is left untouched.
+// Activate takes the bundle's data: b.Data is converted into the snapshot's store in place, its
+// maps emptied as they are converted, so a large bundle is not held twice over; the caller must
+// not read b.Data afterwards. The rest of the bundle is only read, and activating it again works.
 func (e *Engine) Activate(ctx context.Context, b *opabundle.Bundle) (*Snapshot, error) {
 	e.activating.Lock()
 	defer e.activating.Unlock()

@@ -619,3 +619,29 @@ func TestAllowBuiltins(t *testing.T) {
 		t.Errorf("New with a builtin that is not denied: error %v, want one naming policy.allow_builtins", err)
 	}
 }
+
+// TestActivateTakesData checks that activation hands the bundle's data to the store without
+// keeping a decoded copy: the Go maps are emptied as they are converted, and the store answers
+// with the same document.
+func TestActivateTakesData(t *testing.T) {
+	src := "package verdict.authz\n\ndecision := {\"allow\": data.verdict.users.alice.active}\n"
+	mod, err := ast.ParseModuleWithOpts("authz.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]any{"alice": map[string]any{"active": true, "roles": []any{"editor"}}}
+	b := &opabundle.Bundle{
+		Manifest: opabundle.Manifest{Revision: "r1", Roots: &[]string{"verdict"}},
+		Data:     map[string]any{"verdict": map[string]any{"users": users}},
+		Modules:  []opabundle.ModuleFile{{Path: "authz.rego", Raw: []byte(src), Parsed: mod}},
+	}
+	s := activate(t, newEngine(t, config.Policy{}), b)
+	if len(users) != 0 {
+		t.Errorf("the decoded data is still held after activation: %v", users)
+	}
+	got, defined, err := s.Query(context.Background(), "verdict/users/alice", nil)
+	bs, _ := json.Marshal(got)
+	if err != nil || !defined || string(bs) != `{"active":true,"roles":["editor"]}` {
+		t.Fatalf("Query() = %s, %v, %v", bs, defined, err)
+	}
+}

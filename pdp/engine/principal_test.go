@@ -86,6 +86,7 @@ func TestDecisionFacts(t *testing.T) {
 		body       string
 		repeatable bool
 		readsClock bool
+		allow      []string
 	}{
 		{name: "plain rules", body: `decision := {"allow": input.x == 1}`, repeatable: true},
 		{name: "other context members", body: `decision := {"allow": input.context.ip == "1.2.3.4"}`, repeatable: true},
@@ -102,7 +103,8 @@ func TestDecisionFacts(t *testing.T) {
 			repeatable: true, readsClock: true},
 		{name: "random number", body: `decision := {"allow": rand.intn("x", 10) == 1}`},
 		{name: "uuid in a helper rule", body: "id := uuid.rfc4122(\"x\")\n\ndecision := {\"allow\": id != \"\"}"},
-		{name: "network", body: `decision := {"allow": http.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200}`},
+		{name: "network, opted in", body: `decision := {"allow": http.send({"method": "GET", "url": "http://127.0.0.1:1"}).status_code == 200}`,
+			allow: []string{"http.send"}},
 		{name: "nested call", body: `decision := {"allow": count([rand.intn("y", 3)]) == 1}`},
 		{name: "a rule the decision does not use", body: "unused := rand.intn(\"z\", 2) + time.now_ns()\n\ndecision := {\"allow\": true}",
 			repeatable: true},
@@ -111,7 +113,7 @@ func TestDecisionFacts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEngine(t, config.Policy{})
+			e := newEngine(t, config.Policy{AllowBuiltins: tt.allow})
 			s := activate(t, e, decisionBundle(t, "r1", tt.body))
 			if got := s.Repeatable(); got != tt.repeatable {
 				t.Errorf("Repeatable() = %v; want %v", got, tt.repeatable)

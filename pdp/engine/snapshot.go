@@ -99,7 +99,7 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 
 // load activates b into a fresh store in one write transaction: data written under the
 // manifest roots, modules compiled as Rego v1 against caps, path conflicts between data and
-// rules checked.
+// rules checked. It takes b's data (see takeData): b.Data must not be read afterwards.
 func load(ctx context.Context, b *opabundle.Bundle, caps *ast.Capabilities) (storage.Store, *ast.Compiler, error) {
 	if b.Manifest.Roots == nil {
 		// Only a bundle built by hand lacks roots (the reader fills them in); OPA would
@@ -108,9 +108,13 @@ func load(ctx context.Context, b *opabundle.Bundle, caps *ast.Capabilities) (sto
 		cp.Manifest.Init()
 		b = &cp
 	}
-	// Round-tripping on write copies the bundle's data, so the snapshot shares nothing mutable
-	// with the bundle; AST values on read spare every evaluation converting data.
-	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(true), inmem.OptReturnASTValuesOnRead(true))
+	if err := takeData(b.Data, *b.Manifest.Roots); err != nil {
+		return nil, nil, err
+	}
+	// The store keeps AST values, which spares every evaluation converting data; it converts
+	// what is written to it (OPA then skips its round trip on write), and takeData has already
+	// done so.
+	store := inmem.NewWithOpts(inmem.OptReturnASTValuesOnRead(true))
 	compiler := ast.NewCompiler().WithDefaultRegoVersion(ast.RegoV1).WithCapabilities(caps)
 	err := storage.Txn(ctx, store, storage.WriteParams, func(txn storage.Transaction) error {
 		return opabundle.Activate(&opabundle.ActivateOpts{
@@ -127,6 +131,62 @@ func load(ctx context.Context, b *opabundle.Bundle, caps *ast.Capabilities) (sto
 		return nil, nil, err
 	}
 	return store, compiler, nil
+}
+
+// takeData converts the value at each root of data to the AST form the store keeps, in place,
+// so the store takes it as it is. Objects are converted member by member and each member is
+// deleted from its Go map once converted: the Go tree is given up as the AST grows, so the
+// data is never held twice over, and nothing in the store is shared with a mutable Go value.
+// A root data does not reach is left for OPA to report; values already converted are kept.
+func takeData(data map[string]any, roots []string) error {
+	for _, root := range roots {
+		path, ok := storage.ParsePathEscaped("/" + root)
+		if !ok {
+			continue
+		}
+		if len(path) == 0 {
+			for k, v := range data {
+				val, err := toAST(v)
+				if err != nil {
+					return err
+				}
+				data[k] = val
+			}
+			continue
+		}
+		parent := data
+		for _, seg := range path[:len(path)-1] {
+			if parent, ok = parent[seg].(map[string]any); !ok {
+				break
+			}
+		}
+		if v, found := parent[path[len(path)-1]]; ok && found {
+			val, err := toAST(v)
+			if err != nil {
+				return err
+			}
+			parent[path[len(path)-1]] = val
+		}
+	}
+	return nil
+}
+
+// toAST converts v as ast.InterfaceToValue does, emptying the maps it converts.
+func toAST(v any) (ast.Value, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ast.InterfaceToValue(v)
+	}
+	obj := ast.NewObjectWithCapacity(len(m))
+	for k, x := range m {
+		val, err := toAST(x)
+		if err != nil {
+			return nil, err
+		}
+		obj.Insert(ast.InternedTerm(k), ast.NewTerm(val))
+		delete(m, k)
+	}
+	return obj, nil
 }
 
 func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQuery, error) {

@@ -35,12 +35,6 @@ type dataRequest struct {
 	Input *json.RawMessage `json:"input"`
 }
 
-// dataResponse is a Data API answer: result is left out when the document is undefined.
-type dataResponse struct {
-	Result     any    `json:"result,omitempty"`
-	DecisionID string `json:"decision_id"`
-}
-
 // isDataAPI reports whether r is a Data API request, whose errors take OPA's shape.
 func isDataAPI(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, dataAPIPrefix)
@@ -54,6 +48,8 @@ func opaErrorBody(e apiError) opaError {
 		code = opaCodeUnauthorized
 	case e.status == http.StatusNotFound:
 		code = opaCodeNotFound
+	case e.code == CodeResponseTooLarge:
+		code = CodeResponseTooLarge
 	case e.status == http.StatusMethodNotAllowed:
 		code = opaCodeInvalidOperation
 	case e.status >= 500:
@@ -84,16 +80,19 @@ func (a *standardAPIs) handleData(w http.ResponseWriter, r *http.Request) {
 	start := a.now()
 	result, defined, err := snap.Query(r.Context(), path, input)
 	id := newID()
+	var body []byte
+	if err == nil {
+		body, err = dataBody(result, defined, id, a.cfg.Server.MaxDataResponseBytes, r.URL.Query().Get("pretty") == "true")
+	}
 	a.logQuery(r, id, path, snap.Revision(), start, result, err)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	resp := dataResponse{DecisionID: id}
-	if defined {
-		resp.Result = result
-	}
-	writeDataJSON(w, resp, r.URL.Query().Get("pretty") == "true")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // dataInput reads the input: nil when none was sent.
@@ -137,15 +136,4 @@ func (a *standardAPIs) logQuery(r *http.Request, id, path, revision string, star
 		rec.Error = classify(err).code
 	}
 	a.deps.Audit.Log(rec)
-}
-
-func writeDataJSON(w http.ResponseWriter, v any, pretty bool) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
-	if pretty {
-		enc.SetIndent("", "  ")
-	}
-	_ = enc.Encode(v)
 }

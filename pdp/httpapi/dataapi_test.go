@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
 func TestDataAPI(t *testing.T) {
@@ -75,5 +79,93 @@ func TestDataAPIPretty(t *testing.T) {
 	rec := send(t, s, http.MethodGet, "/v1/data/fixture?pretty=true", "")
 	if !strings.Contains(rec.Body.String(), "{\n  \"result\": {\n    \"greeting\": \"hello\"\n  },") {
 		t.Errorf("pretty body %q", rec.Body)
+	}
+}
+
+// TestDataAPIResponseLimit checks server.max_data_response_bytes: a document whose answer
+// encodes to more is refused with 413 response_too_large; one at the limit comes back whole.
+func TestDataAPIResponseLimit(t *testing.T) {
+	// The compact answer for fixture is {"result":{"greeting":"hello"},"decision_id":"<32 hex>"}
+	// and a newline.
+	fixtureBytes := int64(len(`{"result":{"greeting":"hello"},"decision_id":""}`) + 32 + 1)
+	tests := []struct {
+		name   string
+		limit  int64
+		path   string
+		status int
+	}{
+		{name: "document under the limit", limit: 1 << 20, path: "/v1/data/fixture", status: 200},
+		{name: "document exactly at the limit", limit: fixtureBytes, path: "/v1/data/fixture", status: 200},
+		{name: "document one byte over", limit: fixtureBytes - 1, path: "/v1/data/fixture", status: 413},
+		{name: "a large document over the limit", limit: 256, path: "/v1/data/verdict", status: 413},
+		{name: "pretty is bounded on the compact form", limit: fixtureBytes, path: "/v1/data/fixture?pretty=true", status: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t, func(c *config.Config) { c.Server.MaxDataResponseBytes = tt.limit })
+			rec := send(t, s, http.MethodGet, tt.path, "")
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tt.status, rec.Body)
+			}
+			got := jsonBody(t, rec)
+			if tt.status != 200 {
+				msg, _ := got["message"].(string)
+				if got["code"] != CodeResponseTooLarge || !strings.Contains(msg, "server.max_data_response_bytes") {
+					t.Errorf("error body %s, want code %s naming the key", rec.Body, CodeResponseTooLarge)
+				}
+				return
+			}
+			if mustJSON(got["result"]) != `{"greeting":"hello"}` {
+				t.Errorf("result %s, want the whole document", mustJSON(got["result"]))
+			}
+		})
+	}
+}
+
+// TestDataBodyEncoding checks that the bounded encoder writes what encoding/json writes, so
+// the Data API's answers are byte for byte what they were.
+func TestDataBodyEncoding(t *testing.T) {
+	tests := []struct {
+		name    string
+		result  any
+		defined bool
+		pretty  bool
+		want    string // when encoding/json's answer is not the one
+	}{
+		{name: "undefined", defined: false},
+		// OPA answers a defined null as a result; omitempty would drop it.
+		{name: "null", result: nil, defined: true, want: `{"result":null,"decision_id":"0123abcd"}` + "\n"},
+		{name: "scalars", defined: true, result: []any{true, false, json.Number("12.50"), "a\"b\\c\n<&>\u2028", ""}},
+		{name: "nested, keys sorted", defined: true, result: map[string]any{
+			"z": map[string]any{"b": []any{}, "a": map[string]any{}}, "a": []any{map[string]any{"y": 1.5, "x": nil}}, "é": "ü",
+		}},
+		{name: "pretty", defined: true, pretty: true, result: map[string]any{"b": []any{json.Number("1"), "x"}, "a": map[string]any{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := struct {
+				Result     any    `json:"result,omitempty"`
+				DecisionID string `json:"decision_id"`
+			}{DecisionID: "0123abcd"}
+			if tt.defined {
+				want.Result = tt.result
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			if tt.pretty {
+				enc.SetIndent("", "  ")
+			}
+			if err := enc.Encode(want); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" {
+				buf.Reset()
+				buf.WriteString(tt.want)
+			}
+			got, err := dataBody(tt.result, tt.defined, "0123abcd", 1<<20, tt.pretty)
+			if err != nil || string(got) != buf.String() {
+				t.Errorf("dataBody() = %q, %v; want %q", got, err, buf.String())
+			}
+		})
 	}
 }

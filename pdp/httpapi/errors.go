@@ -17,6 +17,7 @@ const (
 	CodeInvalidToken        = "invalid_token"
 	CodeUnauthorized        = "unauthorized"
 	CodeBodyTooLarge        = "body_too_large"
+	CodeResponseTooLarge    = "response_too_large"
 	CodeUnsupportedMedia    = "unsupported_media_type"
 	CodeNotFound            = "not_found"
 	CodeMethodNotAllowed    = "method_not_allowed"
@@ -64,6 +65,7 @@ func classify(err error) apiError {
 	var reqErr *requestError
 	var scopeErr *scopeError
 	var stepUp *stepUpError
+	var tooLarge *responseTooLargeError
 	switch {
 	case errors.As(err, &reqErr):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
@@ -84,6 +86,8 @@ func classify(err error) apiError {
 			message: "a value in the request cannot be used as policy input, such as a number out of range"}
 	case errors.Is(err, errBodyTooLarge):
 		return apiError{status: http.StatusRequestEntityTooLarge, code: CodeBodyTooLarge, message: err.Error()}
+	case errors.As(err, &tooLarge):
+		return apiError{status: http.StatusRequestEntityTooLarge, code: CodeResponseTooLarge, message: tooLarge.Error()}
 	case errors.Is(err, errUnsupportedCT):
 		return apiError{status: http.StatusUnsupportedMediaType, code: CodeUnsupportedMedia, message: err.Error()}
 	case errors.Is(err, errNotFound):
