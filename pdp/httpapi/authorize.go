@@ -11,6 +11,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -21,6 +22,16 @@ type authorizeRequest struct {
 	Resource *engine.Resource `json:"resource"`
 	Context  map[string]any   `json:"context"`
 }
+
+// The shapes of the native bodies for strictjson: the members each object defines, spelt
+// exactly; properties and context are free-form. Read-only.
+var (
+	entityShape      = strictjson.Shape{"type": nil, "id": nil, "properties": nil}
+	actionShape      = strictjson.Shape{"name": nil, "properties": nil}
+	authorizeShape   = strictjson.Shape{"action": actionShape, "resource": entityShape, "context": nil}
+	batchOptionShape = strictjson.Shape{"evaluations_semantic": nil}
+	nativeBatchShape = strictjson.Shape{"evaluations": authorizeShape, "options": batchOptionShape}
+)
 
 // actionField decodes an action given as an object or as its bare name.
 type actionField engine.Action
@@ -66,7 +77,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req authorizeRequest
-	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, &req); err != nil {
+	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, authorizeShape, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -8,16 +8,19 @@ import (
 	"io"
 	"mime"
 	"net/http"
+
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
-// decodeJSON reads one JSON document of at most maxBytes from r's body into v. Numbers stay
-// json.Number so the policy sees them exactly as sent.
-func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) error {
+// decodeJSON reads one JSON document of at most maxBytes from r's body into v, refusing a
+// body that parsers could read differently (see decodeDocument); shape names the members of
+// the body's objects.
+func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, shape strictjson.Shape, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return errUnsupportedCT
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, maxBytes), r.ContentLength, maxBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -28,15 +31,39 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) e
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("the request body is empty")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return badRequest(jsonProblem(err))
-	}
-	if dec.More() {
-		return badRequest("the request body holds more than one JSON document")
+	if err := decodeDocument(body, shape, v); err != nil {
+		return badRequest(err.Error())
 	}
 	return nil
+}
+
+// readBody reads body into one buffer of the declared Content-Length, when it is known and
+// within the limit (net/http then delivers exactly that many bytes), instead of growing one.
+func readBody(body io.Reader, contentLength, maxBytes int64) ([]byte, error) {
+	if contentLength <= 0 || contentLength > maxBytes {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, contentLength)
+	_, err := io.ReadFull(body, buf)
+	return buf, err
+}
+
+// decodeDocument decodes data, one JSON document, into v with numbers kept as json.Number, so
+// the policy sees them exactly as sent. It refuses what another parser could read differently
+// (strictjson.Check): a repeated member name at any depth, a member name that differs only in
+// case from one shape names, invalid UTF-8 and unpaired surrogate escapes. Its error says
+// what is wrong without quoting the caller's input, apart from a bounded member name.
+func decodeDocument(data []byte, shape strictjson.Shape, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return errors.New(jsonProblem(err))
+	}
+	end := dec.InputOffset()
+	if len(bytes.TrimSpace(data[end:])) != 0 {
+		return errors.New("more than one JSON document, or data after it")
+	}
+	return strictjson.Check(data[:end], shape)
 }
 
 // jsonProblem describes a decoding error without quoting the caller's input back.
