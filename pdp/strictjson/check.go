@@ -39,8 +39,7 @@ func Check(data []byte, shape Shape) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w at byte %d", ErrInvalidUTF8, invalidOffset(data))
 	}
-	c := checker{data: data}
-	return c.run(shape)
+	return walk(data, shape)
 }
 
 // frame is an open object or array.
@@ -48,45 +47,52 @@ type frame struct {
 	object bool
 	// shape describes this object's members, or each element of this array.
 	shape Shape
-	// first is the index in checker.names of this object's first member name.
+	// first is the index in walk's names of this object's first member name.
 	first int
 	// seen holds the object's names once it has more than linearMembers.
 	seen map[string]struct{}
 }
 
-type checker struct {
-	data  []byte
-	stack []frame
-	names [][]byte
-}
-
-// run walks the document once. It relies on data being valid JSON: it tracks structure by
-// the bytes that open and close containers and strings, and does not check grammar.
-func (c *checker) run(root Shape) error {
+// walk goes through the document once. It relies on data being valid JSON: it tracks
+// structure by the bytes that open and close containers and strings, and does not check
+// grammar. Its stack of open containers and the member names of the open objects start on
+// arrays the size of a typical request body, so checking one allocates nothing.
+func walk(data []byte, root Shape) error {
+	var stackBuf [8]frame
+	var namesBuf [32][]byte
+	stack, names := stackBuf[:0], namesBuf[:0]
 	next := root
 	expectKey := false
-	for i := 0; i < len(c.data); i++ {
-		switch b := c.data[i]; b {
+	for i := 0; i < len(data); i++ {
+		switch b := data[i]; b {
 		case '{', '[':
-			if n := len(c.stack); n > 0 && !c.stack[n-1].object {
-				next = c.stack[n-1].shape
+			if n := len(stack); n > 0 && !stack[n-1].object {
+				next = stack[n-1].shape
 			}
-			c.stack = append(c.stack, frame{object: b == '{', shape: next, first: len(c.names)})
+			stack = append(stack, frame{object: b == '{', shape: next, first: len(names)})
 			expectKey = b == '{'
 		case '}', ']':
-			top := c.stack[len(c.stack)-1]
-			c.names = c.names[:top.first]
-			c.stack = c.stack[:len(c.stack)-1]
+			names = names[:stack[len(stack)-1].first]
+			stack = stack[:len(stack)-1]
 			expectKey = false
 		case ',':
-			expectKey = c.stack[len(c.stack)-1].object
+			expectKey = stack[len(stack)-1].object
 		case '"':
-			end, escaped, err := c.stringEnd(i)
+			end, escaped, err := stringEnd(data, i)
 			if err != nil {
 				return err
 			}
 			if expectKey {
-				if next, err = c.member(c.data[i:end+1], escaped); err != nil {
+				name, err := memberName(data[i:end+1], escaped)
+				if err != nil {
+					return err
+				}
+				top := &stack[len(stack)-1]
+				var dup bool
+				if names, dup = record(top, names, name); dup {
+					return fmt.Errorf("%w %s", ErrDuplicateMember, quote(name))
+				}
+				if next, err = top.shape.member(name); err != nil {
 					return err
 				}
 				expectKey = false
@@ -97,28 +103,50 @@ func (c *checker) run(root Shape) error {
 	return nil
 }
 
-// member checks one member name, quoted as sent, of the innermost object and returns the
-// shape of its value.
-func (c *checker) member(quoted []byte, escaped bool) (Shape, error) {
-	name := quoted[1 : len(quoted)-1]
-	if escaped {
-		var s string
-		if err := json.Unmarshal(quoted, &s); err != nil {
-			return nil, err
+// memberName returns a member name, quoted as sent, with its escapes decoded.
+func memberName(quoted []byte, escaped bool) ([]byte, error) {
+	if !escaped {
+		return quoted[1 : len(quoted)-1], nil
+	}
+	var s string
+	err := json.Unmarshal(quoted, &s)
+	return []byte(s), err
+}
+
+// record adds name to the names of the object top and reports whether it was already one.
+func record(top *frame, names [][]byte, name []byte) ([][]byte, bool) {
+	if top.seen != nil {
+		if _, dup := top.seen[string(name)]; dup {
+			return names, true
 		}
-		name = []byte(s)
+		top.seen[string(name)] = struct{}{}
+		return names, false
 	}
-	top := &c.stack[len(c.stack)-1]
-	if c.repeats(top, name) {
-		return nil, fmt.Errorf("%w %s", ErrDuplicateMember, quote(name))
+	for _, n := range names[top.first:] {
+		if bytes.Equal(n, name) {
+			return names, true
+		}
 	}
-	if top.shape == nil {
+	names = append(names, name)
+	if len(names)-top.first > linearMembers {
+		top.seen = make(map[string]struct{}, 2*linearMembers)
+		for _, n := range names[top.first:] {
+			top.seen[string(n)] = struct{}{}
+		}
+	}
+	return names, false
+}
+
+// member returns the shape of the value of the member name of an object of this shape, and
+// refuses a name that differs only in case from one the shape names.
+func (s Shape) member(name []byte) (Shape, error) {
+	if s == nil {
 		return nil, nil
 	}
-	if sub, ok := top.shape[string(name)]; ok {
+	if sub, ok := s[string(name)]; ok {
 		return sub, nil
 	}
-	for want := range top.shape {
+	for want := range s {
 		if strings.EqualFold(want, string(name)) {
 			return nil, fmt.Errorf("member %s must be written %q: %w", quote(name), want, ErrMemberCase)
 		}
@@ -126,50 +154,25 @@ func (c *checker) member(quoted []byte, escaped bool) (Shape, error) {
 	return nil, nil
 }
 
-// repeats reports whether name was already a member of top, and records it.
-func (c *checker) repeats(top *frame, name []byte) bool {
-	if top.seen != nil {
-		if _, dup := top.seen[string(name)]; dup {
-			return true
-		}
-		top.seen[string(name)] = struct{}{}
-		return false
-	}
-	names := c.names[top.first:]
-	for _, n := range names {
-		if bytes.Equal(n, name) {
-			return true
-		}
-	}
-	c.names = append(c.names, name)
-	if len(names) == linearMembers {
-		top.seen = make(map[string]struct{}, 2*linearMembers)
-		for _, n := range c.names[top.first:] {
-			top.seen[string(n)] = struct{}{}
-		}
-	}
-	return false
-}
-
 // stringEnd returns the index of the quote closing the string that opens at start, and
 // whether the string holds escapes. A \u escape of an unpaired surrogate is an error: it
 // decodes to U+FFFD here and to something else elsewhere.
-func (c *checker) stringEnd(start int) (int, bool, error) {
+func stringEnd(data []byte, start int) (int, bool, error) {
 	escaped := false
-	for i := start + 1; i < len(c.data); i++ {
-		switch c.data[i] {
+	for i := start + 1; i < len(data); i++ {
+		switch data[i] {
 		case '"':
 			return i, escaped, nil
 		case '\\':
 			escaped = true
 			i++
-			if c.data[i] != 'u' {
+			if data[i] != 'u' {
 				continue
 			}
-			r := hex4(c.data[i+1:])
+			r := hex4(data[i+1:])
 			switch {
 			case r >= 0xd800 && r < 0xdc00:
-				if low := c.data[i+5:]; len(low) < 6 || low[0] != '\\' || low[1] != 'u' ||
+				if low := data[i+5:]; len(low) < 6 || low[0] != '\\' || low[1] != 'u' ||
 					hex4(low[2:]) < 0xdc00 || hex4(low[2:]) >= 0xe000 {
 					return 0, false, unpaired(i - 1)
 				}
@@ -181,7 +184,7 @@ func (c *checker) stringEnd(start int) (int, bool, error) {
 			}
 		}
 	}
-	return len(c.data) - 1, escaped, nil
+	return len(data) - 1, escaped, nil
 }
 
 func unpaired(at int) error {

@@ -162,3 +162,18 @@ func hasDuplicate(t *testing.T, s string) bool {
 	}
 	return walk(json.RawMessage(s))
 }
+
+func BenchmarkCheck(b *testing.B) {
+	doc := []byte(`{"subject":{"type":"user","id":"alice@acme.example","properties":{"roles":["editor","viewer"],"tenant":"acme"}},` +
+		`"action":{"name":"read"},"resource":{"type":"document","id":"doc-42","properties":{"tenant":"acme","owner":"bob","tags":["q3"]}},` +
+		`"context":{"time":"2026-11-22T10:00:00Z","ip":"203.0.113.7","device":{"managed":true}}}`)
+	entity := Shape{"type": nil, "id": nil, "properties": nil}
+	shape := Shape{"subject": entity, "action": {"name": nil, "properties": nil}, "resource": entity, "context": nil}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if err := Check(doc, shape); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
