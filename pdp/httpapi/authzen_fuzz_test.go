@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzAuthZENRequest feeds request bodies, seeded from the golden cases, through the AuthZEN
@@ -45,6 +47,36 @@ func FuzzAuthZENRequest(f *testing.F) {
 		}
 		_, _ = parseSemantic(wire.Options)
 		_, _ = parsePage(wire.Page, "fingerprint", 10)
+	})
+}
+
+// FuzzDecodeDocument feeds arbitrary bodies, seeded from the golden AuthZEN cases and a few
+// ambiguous ones, through the strict decoding of every request body: nothing panics (the
+// strict check runs only on what the JSON decoder accepted), and an accepted body is one valid
+// UTF-8 JSON document.
+func FuzzDecodeDocument(f *testing.F) {
+	data, err := os.ReadFile(authzenCases)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var file struct{ Cases []azCase }
+	if err := json.Unmarshal(data, &file); err != nil {
+		f.Fatal(err)
+	}
+	for _, tc := range file.Cases {
+		f.Add([]byte(tc.Body))
+	}
+	for _, s := range []string{`{"subject":{},"Subject":{}}`, `{"a":1}}`, `{"a":1}]`, `{"context":{"x":"\ud800"}}`, "{\"\xff\":1}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var wire azWire
+		if decodeDocument(body, azShape, &wire) != nil {
+			return
+		}
+		if !utf8.Valid(body) || !json.Valid(bytes.TrimSpace(body)) {
+			t.Fatalf("accepted %q", body)
+		}
 	})
 }
 
