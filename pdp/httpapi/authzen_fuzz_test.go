@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
 	"unicode/utf8"
 )
@@ -12,15 +11,7 @@ import (
 // decoding, merging and validation. Whatever the body, nothing panics, and a request that
 // validates names every identifier it needs.
 func FuzzAuthZENRequest(f *testing.F) {
-	data, err := os.ReadFile(authzenCases)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var file struct{ Cases []azCase }
-	if err := json.Unmarshal(data, &file); err != nil {
-		f.Fatal(err)
-	}
-	for _, tc := range file.Cases {
+	for _, tc := range goldenCases(f) {
 		f.Add([]byte(tc.Body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -55,15 +46,7 @@ func FuzzAuthZENRequest(f *testing.F) {
 // strict check runs only on what the JSON decoder accepted), and an accepted body is one valid
 // UTF-8 JSON document.
 func FuzzDecodeDocument(f *testing.F) {
-	data, err := os.ReadFile(authzenCases)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var file struct{ Cases []azCase }
-	if err := json.Unmarshal(data, &file); err != nil {
-		f.Fatal(err)
-	}
-	for _, tc := range file.Cases {
+	for _, tc := range goldenCases(f) {
 		f.Add([]byte(tc.Body))
 	}
 	for _, s := range []string{`{"subject":{},"Subject":{}}`, `{"a":1}}`, `{"a":1}]`, `{"context":{"x":"\ud800"}}`, "{\"\xff\":1}"} {
