@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/stage"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -20,6 +21,16 @@ type authorizeRequest struct {
 	Resource *engine.Resource `json:"resource"`
 	Context  map[string]any   `json:"context"`
 }
+
+// The shapes of the native bodies for strictjson: the members each object defines, spelt
+// exactly; properties and context are free-form. Read-only.
+var (
+	entityShape      = strictjson.Shape{"type": nil, "id": nil, "properties": nil}
+	actionShape      = strictjson.Shape{"name": nil, "properties": nil}
+	authorizeShape   = strictjson.Shape{"action": actionShape, "resource": entityShape, "context": nil}
+	batchOptionShape = strictjson.Shape{"evaluations_semantic": nil}
+	nativeBatchShape = strictjson.Shape{"evaluations": authorizeShape, "options": batchOptionShape}
+)
 
 // actionField decodes an action given as an object or as its bare name.
 type actionField engine.Action
@@ -106,7 +117,7 @@ func (s *Server) decideNative(ctx context.Context, path string, p *token.Princip
 	now := s.decisionTime()
 	return s.decideRequest(ctx, path, keyNative, p, body, now, func() (*engine.Input, error) {
 		var req authorizeRequest
-		if err := decodeBytes(body, &req); err != nil {
+		if err := decodeBytes(body, authorizeShape, &req); err != nil {
 			return nil, err
 		}
 		if err := req.validate(); err != nil {

@@ -240,19 +240,9 @@ func BenchmarkAuthorize(b *testing.B) {
 }
 
 // The stages of the request path that httpapi owns, one benchmark each, so a change to one is
-// judged with benchstat (docs/performance.md). Token verification, input construction and
-// evaluation have theirs in pdp/token and pdp/engine.
-
-func BenchmarkDecodeNative(b *testing.B) {
-	body := []byte(readInternal)
-	b.ReportAllocs()
-	for b.Loop() {
-		var req authorizeRequest
-		if err := decodeBytes(body, &req); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+// judged with benchstat (docs/performance.md): decoding in decode_bench_test.go, encoding and
+// the decision record here. Token verification, input construction and evaluation have theirs
+// in pdp/token and pdp/engine.
 
 func BenchmarkEncodeNative(b *testing.B) {
 	resp := nativeResponse("f65e567e5218d664b8f60992080f725d", engine.Decision{Allow: true,

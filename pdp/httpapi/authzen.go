@@ -73,7 +73,7 @@ func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*azW
 		return nil, err
 	}
 	var wire azWire
-	if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, &wire); err != nil {
+	if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, azShape, &wire); err != nil {
 		return nil, err
 	}
 	return &wire, nil

@@ -26,18 +26,24 @@ type azCase struct {
 	Code        string          `json:"code"`
 }
 
-// TestAuthZENCases runs the golden cases in-process.
-func TestAuthZENCases(t *testing.T) {
+// goldenCases reads the golden cases.
+func goldenCases(tb testing.TB) []azCase {
+	tb.Helper()
 	data, err := os.ReadFile(authzenCases)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	var file struct{ Cases []azCase }
 	if err := json.Unmarshal(data, &file); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
+	return file.Cases
+}
+
+// TestAuthZENCases runs the golden cases in-process.
+func TestAuthZENCases(t *testing.T) {
 	s := newTestServer(t, func(c *config.Config) { c.Server.MaxBatch = 5 })
-	for _, tc := range file.Cases {
+	for _, tc := range goldenCases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
 			body := string(tc.Body)
 			if tc.RawBody != nil {

@@ -1,24 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
-	"os"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzAuthZENRequest feeds request bodies, seeded from the golden cases, through the AuthZEN
 // decoding, merging and validation. Whatever the body, nothing panics, and a request that
 // validates names every identifier it needs.
 func FuzzAuthZENRequest(f *testing.F) {
-	data, err := os.ReadFile(authzenCases)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var file struct{ Cases []azCase }
-	if err := json.Unmarshal(data, &file); err != nil {
-		f.Fatal(err)
-	}
-	for _, tc := range file.Cases {
+	for _, tc := range goldenCases(f) {
 		f.Add([]byte(tc.Body))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -45,6 +38,28 @@ func FuzzAuthZENRequest(f *testing.F) {
 		}
 		_, _ = parseSemantic(wire.Options)
 		_, _ = parsePage(wire.Page, "fingerprint", 10)
+	})
+}
+
+// FuzzDecodeDocument feeds arbitrary bodies, seeded from the golden AuthZEN cases and a few
+// ambiguous ones, through the strict decoding of every request body: nothing panics (the
+// strict check runs only on what the JSON decoder accepted), and an accepted body is one valid
+// UTF-8 JSON document.
+func FuzzDecodeDocument(f *testing.F) {
+	for _, tc := range goldenCases(f) {
+		f.Add([]byte(tc.Body))
+	}
+	for _, s := range []string{`{"subject":{},"Subject":{}}`, `{"a":1}}`, `{"a":1}]`, `{"context":{"x":"\ud800"}}`, "{\"\xff\":1}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var wire azWire
+		if decodeDocument(body, azShape, &wire) != nil {
+			return
+		}
+		if !utf8.Valid(body) || !json.Valid(bytes.TrimSpace(body)) {
+			t.Fatalf("accepted %q", body)
+		}
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // azWire is the JSON shape shared by every AuthZEN request body. Members stay raw so each is
@@ -18,6 +19,17 @@ type azWire struct {
 	Options     json.RawMessage `json:"options"`
 	Page        json.RawMessage `json:"page"`
 }
+
+// The shapes of the AuthZEN bodies for strictjson (entityShape and actionShape are the native
+// ones): one tuple, and a request, whose evaluations items are tuples. Read-only.
+var (
+	azTupleShape = strictjson.Shape{"subject": entityShape, "action": actionShape, "resource": entityShape, "context": nil}
+	azShape      = strictjson.Shape{
+		"subject": entityShape, "action": actionShape, "resource": entityShape, "context": nil,
+		"evaluations": azTupleShape, "options": batchOptionShape,
+		"page": {"token": nil, "next_token": nil, "limit": nil},
+	}
+)
 
 // azEntity is an AuthZEN subject or resource as sent. Nil pointers are members the request
 // left out, which matters when an evaluation item is merged over the request's defaults.

@@ -35,7 +35,7 @@ func (s *Server) handleAuthorizeBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req batchRequest
-	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, &req); err != nil {
+	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, nativeBatchShape, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

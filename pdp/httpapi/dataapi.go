@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // dataAPIPrefix starts every OPA Data API path; errors under it take OPA's shape.
@@ -29,6 +30,9 @@ type opaError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
+
+// dataShape is dataRequest's members for strictjson; the input is free-form. Read-only.
+var dataShape = strictjson.Shape{"input": nil}
 
 // dataRequest is the body of POST /v1/data/{path}; no input member means no input.
 type dataRequest struct {
@@ -109,7 +113,7 @@ func (a *standardAPIs) dataInput(w http.ResponseWriter, r *http.Request) (any, e
 			return nil, nil
 		}
 		var req dataRequest
-		if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, &req); err != nil {
+		if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, dataShape, &req); err != nil {
 			return nil, err
 		}
 		if req.Input == nil {
@@ -118,8 +122,8 @@ func (a *standardAPIs) dataInput(w http.ResponseWriter, r *http.Request) (any, e
 		raw = *req.Input
 	}
 	var input any
-	if err := decodeRaw(raw, &input); err != nil {
-		return nil, badRequest("input: " + jsonProblem(err))
+	if err := decodeDocument(raw, nil, &input); err != nil {
+		return nil, badRequest("input: " + err.Error())
 	}
 	return input, nil
 }

@@ -21,6 +21,10 @@ const (
 	revocationTypeSubject = "subject"
 )
 
+// revokeFormFields are the RFC 7009 form fields; each may be given once, so a proxy that reads
+// the first and Verdict cannot disagree on which token or hint was sent.
+var revokeFormFields = []string{"token", "token_type_hint"}
+
 // Revoker records revocations; *revocation.Store is one.
 type Revoker interface {
 	// RevokeToken revokes (iss, jti) until exp (zero: the store's retention).
@@ -95,14 +99,16 @@ func (s *Server) revokeForm(w http.ResponseWriter, r *http.Request) (string, err
 		}
 		return "", badRequest("the form body is malformed")
 	}
-	switch tokens := r.PostForm["token"]; {
-	case len(tokens) == 0 || tokens[0] == "":
-		return "", badRequest("token is required")
-	case len(tokens) > 1:
-		return "", badRequest("token is given more than once")
-	default:
-		return tokens[0], nil
+	for _, name := range revokeFormFields {
+		if len(r.PostForm[name]) > 1 {
+			return "", badRequest(name + " is given more than once")
+		}
 	}
+	tok := r.PostForm.Get("token")
+	if tok == "" {
+		return "", badRequest("token is required")
+	}
+	return tok, nil
 }
 
 // revocationResponse is what the admin endpoint recorded.
@@ -115,7 +121,7 @@ type revocationResponse struct {
 // issued before a time, {"iss", "sub", "not_before"?} (default: now).
 func (s *Server) handleAdminRevocation(w http.ResponseWriter, r *http.Request) {
 	var req revocationRequest
-	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, &req); err != nil {
+	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, revocationShape, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

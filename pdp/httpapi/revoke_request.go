@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -18,6 +19,9 @@ type revocationRequest struct {
 	Expires   *numericDate `json:"exp"`
 	NotBefore *numericDate `json:"not_before"`
 }
+
+// revocationShape is revocationRequest's members for strictjson. Read-only.
+var revocationShape = strictjson.Shape{"iss": nil, "jti": nil, "sub": nil, "exp": nil, "not_before": nil}
 
 // UnmarshalJSON decodes the request strictly.
 func (req *revocationRequest) UnmarshalJSON(b []byte) error {

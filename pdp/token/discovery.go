@@ -8,7 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // Well-known metadata paths: OpenID Connect Discovery 1.0 §4 and RFC 8414 §3.
@@ -100,9 +101,6 @@ func readMetadata(body []byte, issuer string) (string, error) {
 // decodeJSONObject decodes a JSON document from a remote party with the checks tokens get:
 // valid UTF-8, an object, no duplicate member names.
 func decodeJSONObject(data []byte, into any) error {
-	if !utf8.Valid(data) {
-		return errors.New("invalid UTF-8")
-	}
 	trimmed := strings.TrimSpace(string(data))
 	if !strings.HasPrefix(trimmed, "{") {
 		return errors.New("not a JSON object")
@@ -110,5 +108,5 @@ func decodeJSONObject(data []byte, into any) error {
 	if err := json.Unmarshal(data, into); err != nil {
 		return err
 	}
-	return checkUniqueMembers(data)
+	return strictjson.Check(data, nil)
 }

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // forbiddenHeaders are JOSE header parameters Verdict refuses outright: crit names extensions
@@ -69,13 +70,10 @@ func decodeSegment(seg string, into any) error {
 	if err != nil {
 		return err
 	}
-	if !utf8.Valid(data) {
-		return fmt.Errorf("invalid UTF-8")
-	}
 	if err := json.Unmarshal(data, into); err != nil {
 		return err
 	}
-	return checkUniqueMembers(data)
+	return strictjson.Check(data, nil)
 }
 
 // checkHeader applies the header rules that golang-jwt leaves to its caller: the typ the

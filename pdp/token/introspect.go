@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/redact"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // inactiveCacheSize bounds the cache of inactive introspection answers. It is separate from the
@@ -191,9 +191,6 @@ func (in *introspector) call(ctx context.Context, raw string) (map[string]any, e
 }
 
 func decodeIntrospection(body []byte) (map[string]any, error) {
-	if !utf8.Valid(body) {
-		return nil, errors.New("response is not UTF-8")
-	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc map[string]any
@@ -206,7 +203,7 @@ func decodeIntrospection(body []byte) (map[string]any, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("response has data after the JSON object")
 	}
-	if err := checkUniqueMembers(body); err != nil {
+	if err := strictjson.Check(body, nil); err != nil {
 		return nil, fmt.Errorf("response: %w", err)
 	}
 	return doc, nil

@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/MicahParks/jwkset"
 
 	"github.com/verdict-pdp/verdict/pdp/pemkey"
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // maxKeyFileBytes caps a jwks_file or PEM file; real key sets are a few kilobytes.
@@ -66,14 +66,11 @@ type skippedJWK struct {
 // does, a remote set does not (one bad key published by an IdP must not take every other key
 // down with it).
 func parseJWKS(data []byte, allowed []string) (*parsedJWKS, error) {
-	if !utf8.Valid(data) {
-		return nil, errors.New("not a JWK Set: invalid UTF-8")
-	}
 	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("not a JWK Set: %w", err)
 	}
-	if err := checkUniqueMembers(data); err != nil {
+	if err := strictjson.Check(data, nil); err != nil {
 		return nil, fmt.Errorf("not a JWK Set: %w", err)
 	}
 	out := &parsedJWKS{keys: make([]*verifyKey, 0, len(set.Keys))}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
 // verifyCase is one row of the verification table: a token built from the fixture and the
@@ -235,16 +237,16 @@ func verifyCases() []verifyCase {
 		}},
 
 		// Duplicate members: encoding/json keeps the last, other parsers the first.
-		{name: "duplicate exp claim", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+		{name: "duplicate exp claim", want: ErrInvalidToken, reason: strictjson.ErrDuplicateMember, token: func(t testing.TB, f *fixture) string {
 			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"exp":1`))
 		}},
-		{name: "duplicate sub claim spelled with an escape", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+		{name: "duplicate sub claim spelled with an escape", want: ErrInvalidToken, reason: strictjson.ErrDuplicateMember, token: func(t testing.TB, f *fixture) string {
 			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"\u0073ub":"mallory"`))
 		}},
-		{name: "duplicate nested member", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+		{name: "duplicate nested member", want: ErrInvalidToken, reason: strictjson.ErrDuplicateMember, token: func(t testing.TB, f *fixture) string {
 			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`, duplicateClaim(t, `"realm_access":{"roles":["viewer"],"roles":["admin"]}`))
 		}},
-		{name: "duplicate header member", want: ErrInvalidToken, reason: errDuplicateMember, token: func(t testing.TB, f *fixture) string {
+		{name: "duplicate header member", want: ErrInvalidToken, reason: strictjson.ErrDuplicateMember, token: func(t testing.TB, f *fixture) string {
 			return signRaw(t, f, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt","kid":"ec-1"}`, duplicateClaim(t, ""))
 		}},
 
