@@ -80,12 +80,39 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	id, d, err := s.decideNative(r.Context(), r.URL.Path, p, body)
+	id, o, err := s.decideNative(r.Context(), r.URL.Path, p, body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, nativeResponse(id, d))
+	writeBody(w, http.StatusOK, nativeAnswer(id, &o))
+}
+
+// nativeTailPrefix is how the native answer starts when its decision id is empty.
+const nativeTailPrefix = `{"decision_id":"",`
+
+// nativeTail encodes the native answer for d from its second member on: the part that is the
+// same for every request the decision answers.
+func nativeTail(d engine.Decision) []byte {
+	b, err := json.Marshal(nativeResponse("", d))
+	if err != nil || !bytes.HasPrefix(b, []byte(nativeTailPrefix)) {
+		return nil // nativeAnswer then encodes per request
+	}
+	return b[len(nativeTailPrefix):]
+}
+
+// nativeAnswer is the JSON of the native answer for decision id: the cached tail behind the
+// id when there is one, else the whole answer encoded now.
+func nativeAnswer(id string, o *outcome) []byte {
+	if o.native == nil {
+		b, _ := json.Marshal(nativeResponse(id, o.decision))
+		return b
+	}
+	b := make([]byte, 0, len(`{"decision_id":"",`)+len(id)+len(o.native))
+	b = append(b, `{"decision_id":"`...)
+	b = append(b, id...)
+	b = append(b, `",`...)
+	return append(b, o.native...)
 }
 
 func nativeResponse(id string, d engine.Decision) authorizeResponse {
@@ -113,7 +140,7 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 // decideNative decides one native request body (of /v1/authorize, or an item of a batch) for
 // principal p: decoded, validated and built into an input only when no decision can be
 // reused (decideRequest).
-func (s *Server) decideNative(ctx context.Context, path string, p *token.Principal, body []byte) (string, engine.Decision, error) {
+func (s *Server) decideNative(ctx context.Context, path string, p *token.Principal, body []byte) (string, outcome, error) {
 	now := s.decisionTime()
 	return s.decideRequest(ctx, path, keyNative, p, body, now, func() (*engine.Input, error) {
 		var req authorizeRequest

@@ -21,6 +21,17 @@ type batchRequest struct {
 type batchItem struct {
 	authorizeResponse
 	Error *itemError `json:"error,omitempty"`
+	// answer is the item's JSON already made (nativeAnswer), for an item without error.
+	answer []byte
+}
+
+// MarshalJSON writes an item without error from its answer when it has one.
+func (it batchItem) MarshalJSON() ([]byte, error) {
+	if it.Error == nil && it.answer != nil {
+		return it.answer, nil
+	}
+	type plain batchItem // without this method
+	return json.Marshal(plain(it))
 }
 
 // batchResponse is the body of a native batch answer, items in request order.
@@ -82,15 +93,17 @@ func (s *Server) nativeItem(ctx context.Context, path string, p *token.Principal
 	failed := func(err error) batchItem {
 		return batchItem{authorizeResponse: nativeResponse("", engine.Decision{}), Error: s.newItemError(ctx, i, err)}
 	}
-	id, d, err := s.decideNative(ctx, path, p, raw)
+	id, o, err := s.decideNative(ctx, path, p, raw)
 	if id == "" {
 		// Refused before any decision: the item itself is malformed or invalid.
 		return failed(err)
 	}
-	item := batchItem{authorizeResponse: nativeResponse(id, d)}
+	item := batchItem{authorizeResponse: nativeResponse(id, o.decision)}
 	if err != nil {
 		// The failed decision was logged under id: keep it, so the answer joins the log.
 		item.Error = s.newItemError(ctx, i, err)
+	} else if o.native != nil {
+		item.answer = nativeAnswer(id, &o)
 	}
 	return item
 }

@@ -29,6 +29,9 @@ type outcome struct {
 	action   string
 	resource string
 	issuer   string
+	// native is the native answer's JSON after its decision_id member, encoded once when the
+	// decision is cached, so a reused decision is not encoded again (see nativeAnswer).
+	native []byte
 }
 
 func outcomeOf(in *engine.Input, d engine.Decision) outcome {
@@ -47,7 +50,7 @@ func (o *outcome) size() int {
 		n += len(r)
 	}
 	// Obligations and risk are small maps of short values; charge a generous flat rate.
-	return n + 256*len(o.decision.Obligations) + 256
+	return n + len(o.native) + 256*len(o.decision.Obligations) + 256
 }
 
 // decisionTime is the instant a decision is made at: the server's clock to the second, the
@@ -60,16 +63,17 @@ func (s *Server) decisionTime() time.Time { return s.now().UTC().Truncate(time.S
 // same revision, and in the same second when the policy reads the clock, is reused instead of
 // evaluating again; the request still gets its
 // own decision id, count and log record, and its token was verified and checked for revocation
-// before. A build error is the caller's mistake and is returned with no decision.
+// before. A build error is the caller's mistake and is returned with no decision id.
 func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *token.Principal, request []byte,
-	now time.Time, build func() (*engine.Input, error)) (string, engine.Decision, error) {
+	now time.Time, build func() (*engine.Input, error)) (string, outcome, error) {
 	snap := s.deps.Policy.Current()
 	if s.decisions == nil || snap == nil || !snap.Repeatable() {
 		in, err := build()
 		if err != nil {
-			return "", engine.Decision{}, err
+			return "", outcome{}, err
 		}
-		return s.decide(ctx, path, in)
+		id, d, err := s.decide(ctx, path, in)
+		return id, outcome{decision: d}, err
 	}
 	start := s.now()
 	at := now
@@ -80,21 +84,22 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 	key := decisioncache.Key(kind, p, at, request)
 	if o, ok := s.decisions.Get(key, p, snap.Revision()); ok {
 		stage.Enter(stage.Respond)
-		return s.record(ctx, path, start, o, nil), o.decision, nil
+		return s.record(ctx, path, start, o, nil), o, nil
 	}
 	in, err := build()
 	if err != nil {
-		return "", engine.Decision{}, err
+		return "", outcome{}, err
 	}
 	d, err := snap.Decide(ctx, in)
 	stage.Enter(stage.Respond)
 	o := outcomeOf(in, d)
 	if err == nil {
+		o.native = nativeTail(d)
 		s.decisions.Add(key, p, d.Revision, o, o.size())
 	} else {
 		o.decision.Allow = false
 	}
-	return s.record(ctx, path, start, o, err), o.decision, err
+	return s.record(ctx, path, start, o, err), o, err
 }
 
 // decide evaluates one input, then counts and logs the decision. An error is always returned

@@ -19,6 +19,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -257,5 +258,27 @@ func TestDecisionCacheClock(t *testing.T) {
 				t.Errorf("reused in the next second = %v; want %v", got, tt.nextSecHit)
 			}
 		})
+	}
+}
+
+// The answer of a reused decision is byte for byte the answer encoded afresh.
+func TestNativeAnswerFromCache(t *testing.T) {
+	for _, d := range []engine.Decision{
+		{Allow: true, Reasons: []string{"rbac: role editor grants read on <document> & more"}, Revision: "sha256:1"},
+		{Reasons: []string{}, Obligations: []map[string]any{{"type": "step_up", "max_age": json.Number("300")}},
+			Risk: map[string]any{"level": "medium", "score": json.Number("35"), "signals": []any{"new_device"}}, Revision: "r"},
+		{},
+	} {
+		want, err := json.Marshal(nativeResponse("0123abcd", d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := outcome{decision: d, native: nativeTail(d)}
+		if o.native == nil {
+			t.Fatalf("no tail for %+v", d)
+		}
+		if got := nativeAnswer("0123abcd", &o); !bytes.Equal(got, want) {
+			t.Errorf("cached answer %s\nwant          %s", got, want)
+		}
 	}
 }
