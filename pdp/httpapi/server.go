@@ -88,6 +88,9 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		if s.decisions, err = decisioncache.New[token.Principal, outcome](n); err != nil {
 			return nil, err
 		}
+		if err := registerDecisionCache(deps.Registry, s.decisions); err != nil {
+			return nil, err
+		}
 	}
 	// SkipClean: the router must not answer 301 to a cleaned path. Forward auth reads the path as
 	// sent (Envoy puts the original below /v1/forward-auth/) and refuses dot segments itself; a
@@ -212,6 +215,27 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerDecisionCache exposes the decision cache's counters, read at scrape time.
+func registerDecisionCache(reg prometheus.Registerer, c *decisionCache) error {
+	for _, m := range []struct {
+		name, help string
+		pick       func(decisioncache.Stats) float64
+	}{
+		{"verdict_decision_cache_hits_total", "Decisions reused from the decision cache instead of evaluated.",
+			func(st decisioncache.Stats) float64 { return float64(st.Hits) }},
+		{"verdict_decision_cache_misses_total", "Decision cache lookups that found no reusable decision.",
+			func(st decisioncache.Stats) float64 { return float64(st.Misses) }},
+	} {
+		if err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help},
+			func() float64 { return m.pick(c.Stats()) })); err != nil {
+			return err
+		}
+	}
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "verdict_decision_cache_bytes", Help: "Bytes the decision cache holds (bounded by policy.decision_cache_bytes).",
+	}, func() float64 { return float64(c.Stats().Bytes) }))
 }
 
 // registerGauges exposes counters that other components keep (decision-log drops and write

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/bundle"
+	"github.com/verdict-pdp/verdict/pdp/decisioncache"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -33,6 +34,8 @@ type statusResponse struct {
 	Tokens *token.Stats `json:"tokens,omitempty"`
 	// DecisionLog counts the records the decision log lost.
 	DecisionLog decisionLogStatus `json:"decision_log"`
+	// DecisionCache is the decision cache's size and counters; absent when it is off.
+	DecisionCache *decisioncache.Stats `json:"decision_cache,omitempty"`
 }
 
 // decisionLogStatus counts lost decision-log records: dropped because the queue was full, and
@@ -57,6 +60,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	if ts, ok := s.deps.Tokens.(tokenStats); ok {
 		st := ts.Stats()
 		resp.Tokens = &st
+	}
+	if s.decisions != nil {
+		st := s.decisions.Stats()
+		resp.DecisionCache = &st
 	}
 	resp.DecisionLog = decisionLogStatus{Dropped: s.deps.Audit.Dropped(), WriteErrors: s.deps.Audit.WriteErrors()}
 	writeJSON(w, http.StatusOK, resp)
