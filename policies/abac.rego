@@ -7,13 +7,20 @@
 #
 # Performance (docs/performance.md): allow checks the rules directly and holds
 # exactly when deny_reasons is empty, so an allowed request builds no reason
-# string; deny_reasons is evaluated only to explain a deny.
+# string; deny_reasons is evaluated only to explain a deny. The configuration
+# is read from the store once (conf), since every data.verdict.config path read
+# costs a storage lookup, and a level's rank is its position in the levels
+# list, looked up directly rather than from an object built of every level.
 package verdict.abac
 
 import data.verdict.rbac
 
-# rank orders classification levels: a higher rank is more sensitive.
-rank := {level: i | some i, level in data.verdict.config.classification.levels}
+# conf is the configuration, read from the store once per decision.
+conf := data.verdict.config
+
+# rank is the position of a level in the configured levels: a higher rank is
+# more sensitive; undefined for an unknown level.
+rank(level) := i if conf.classification.levels[i] == level
 
 subject_tenant := t if {
 	t := input.subject.properties.tenant
@@ -42,13 +49,13 @@ resource_kind := t if {
 resource_classification := c if {
 	c := input.resource.properties.classification
 	c != null
-} else := data.verdict.config.classification.default
+} else := conf.classification.default
 
 # clearance is the subject's clearance; unset or null means the default.
 clearance := c if {
 	c := input.subject.properties.clearance
 	c != null
-} else := data.verdict.config.classification.default_clearance
+} else := conf.classification.default_clearance
 
 # is_owner holds when the resource's owner is the (non-empty) subject id.
 is_owner if {
@@ -61,11 +68,11 @@ is_owner if {
 # owner_bypass holds when an effective role may act on anyone's resources.
 # Inheritance is followed only when no held role is a bypass role itself.
 owner_bypass if {
-	bypass := data.verdict.config.ownership.bypass_roles
+	bypass := conf.ownership.bypass_roles
 	some r in rbac.role_list
 	r in bypass
 } else if {
-	bypass := data.verdict.config.ownership.bypass_roles
+	bypass := conf.ownership.bypass_roles
 	some r in rbac.effective_roles
 	r in bypass
 }
@@ -73,14 +80,14 @@ owner_bypass if {
 # ownership_objection is the reason an ownership action is refused; undefined
 # when the action needs no ownership or the subject owns or may bypass.
 ownership_objection := msg if {
-	conf := data.verdict.config.ownership
+	ownership := conf.ownership
 	a := rbac.action
-	a in conf.actions
+	a in ownership.actions
 	not is_owner
 	not owner_bypass
 	msg := sprintf("abac: %s does not own %s; %s needs ownership or role %s", [
 		rbac.subject_id, resource_label, a,
-		concat(" or ", sort(conf.bypass_roles)),
+		concat(" or ", sort(ownership.bypass_roles)),
 	])
 }
 
@@ -96,8 +103,7 @@ allow if {
 	t != ""
 	input.resource.properties.tenant == t
 	not ownership_objection
-	r := rank
-	r[clearance] >= r[resource_classification]
+	rank(clearance) >= rank(resource_classification)
 }
 
 deny_reasons contains "abac: subject has no tenant" if not subject_tenant
@@ -113,17 +119,17 @@ deny_reasons contains ownership_objection
 
 # A level is known when rank has it; ranks are numbers, never false.
 deny_reasons contains msg if {
-	not rank[resource_classification]
+	not rank(resource_classification)
 	msg := sprintf("abac: %s has unknown classification %v", [resource_label, resource_classification])
 }
 
 deny_reasons contains msg if {
-	not rank[clearance]
+	not rank(clearance)
 	msg := sprintf("abac: %s has unknown clearance %v", [rbac.subject_id, clearance])
 }
 
 deny_reasons contains msg if {
-	rank[clearance] < rank[resource_classification]
+	rank(clearance) < rank(resource_classification)
 	msg := sprintf("abac: clearance %s of %s is below classification %s of %s", [
 		clearance, rbac.subject_id, resource_classification, resource_label,
 	])

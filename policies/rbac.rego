@@ -15,8 +15,9 @@
 # so bodies read a rule or a data document once into a local, else chains stop
 # at the first branch that holds, reason strings are built only for the
 # reasons given, roles and scopes are looked up in the list the subject
-# carries instead of a set built from it, and inheritance is followed only
-# from the roles the subject holds.
+# carries instead of a set built from it, inheritance is followed only from
+# the roles the subject holds, and scope_ok calls scope directly rather than
+# through required_scope, which only a deny reason reads.
 package verdict.rbac
 
 # action is the requested action name; a bare string action is accepted too.
@@ -114,7 +115,7 @@ required_scope := scope(action)
 scope_ok if {
 	not narrowed
 } else if {
-	required_scope in scope_list
+	scope(action) in scope_list
 } else if {
 	scope(data.verdict.config.scopes.wildcard) in scope_list
 }
