@@ -64,15 +64,16 @@ measure() {
 	local workload=$1 server=$2 per=$3
 	shift 3
 	taskset -c 1 wrk -t1 -c"$conns" -d"${warmup}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >/dev/null
-	local prof=
+	local prof= profiler=
 	if [ -n "${BENCH_PROFILE:-}" ] && [ -n "${pprof_url:-}" ]; then
 		prof=$BENCH_PROFILE/$workload-$server.pb
 		curl -fsS -o "$prof" "$pprof_url/debug/pprof/profile?seconds=$((measure - 1))" &
+		profiler=$!
 	fi
 	taskset -c 1 wrk -t1 -c"$conns" -d"${measure}s" --timeout 5s -s "$here/bench.lua" "$url" -- "$1" "$work" "${2:-}" >"$work/wrk.out"
 	alive "$workload"
 	if [ -n "$prof" ]; then
-		wait
+		wait "$profiler"
 		"$work/benchload" stages -profile "$prof" -requests "$(awk '/^RESULT/ {printf "%d", $2 / $3 * ('"$measure"' - 1)}' "$work/wrk.out")" -per "$per" >&2
 	fi
 	printf '%s\t%s\t%s\t%s\n' "$workload" "$server" "$per" "$(grep '^RESULT' "$work/wrk.out")" >>"$work/results.tsv"
