@@ -97,11 +97,11 @@ verdict_config() {
 	local pprof=
 	pprof_url=
 	if [ -n "${BENCH_PROFILE:-}" ]; then
-		pprof=127.0.0.1:$("$work/benchload" port)
-		pprof_url=http://$pprof
+		pprof_url=http://127.0.0.1:$("$work/benchload" port)
+		pprof=", pprof_addr: \"${pprof_url#http://}\""
 	fi
 	cat >"$work/$1.yaml" <<YAML
-server: {addr: "$addr", pprof_addr: "$pprof"}
+server: {addr: "$addr"$pprof}
 $3
 tokens:
   issuers:
