@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 COVERAGE_THRESHOLD ?= 90
 FUZZTIME ?= 5s
 
-.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load bench-load clean
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load bench-load token-memory clean
 
 all: build
 
@@ -61,6 +61,12 @@ bench-memory:
 # A bounded load run (10 s) against a development server on a free loopback port.
 load: build
 	tests/load/run.sh $(abspath $(BIN)) 10s 16
+
+# Memory under many distinct tokens (docs/performance.md): 200,000 tokens of about 400 bytes,
+# then 40,000 of about 6 KB, each presented once to a fresh development server; a few minutes.
+token-memory: build
+	tests/load/run.sh $(abspath $(BIN)) 600s 8 -distinct 200000 -token-bytes 400
+	tests/load/run.sh $(abspath $(BIN)) 600s 8 -distinct 40000 -token-bytes 6000
 
 # Verdict side by side with a floor server, the floor plus RS256, and OPA's server, each alone
 # on CPU 0 with the load generator (wrk) on CPU 1: one table, under 5 minutes.

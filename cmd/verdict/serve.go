@@ -104,7 +104,6 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		return err
 	}
 	defer verifier.Close() // stops the background key refreshes; always nil
-	revocations.Watch(func(r revocation.Record) { verifier.Forget(r.Matches) })
 	decisions, closeLog, err := openDecisionLog(cfg.DecisionLog, log)
 	if err != nil {
 		return err

@@ -105,6 +105,9 @@ type Tokens struct {
 	Introspection *Introspection `yaml:"introspection"`
 	// CacheSize bounds the verified-token cache (entries).
 	CacheSize int `yaml:"cache_size"`
+	// CacheMaxBytes bounds the memory of the verified-token cache: each entry is charged an
+	// estimate of what its principal and the policy values built from it hold.
+	CacheMaxBytes int64 `yaml:"cache_max_bytes"`
 	// MaxTokenBytes refuses longer tokens before any parsing.
 	MaxTokenBytes int `yaml:"max_token_bytes"`
 }

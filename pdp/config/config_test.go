@@ -145,6 +145,8 @@ tokens:
 tokens:
   issuers: [{issuer: https://idp.example.com, audiences: [verdict], jwks_url: https://idp.example.com/jwks, max_jwks_bytes: -1}]`,
 			want: "max_jwks_bytes"},
+		{name: "negative cache_max_bytes", yaml: `
+tokens: {cache_max_bytes: -1}`, want: "tokens.cache_max_bytes"},
 		{name: "introspection without client_id", yaml: `
 tokens:
   introspection: {url: https://as.example.com/introspect}`, want: "tokens.introspection.client_id"},

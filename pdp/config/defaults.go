@@ -28,6 +28,7 @@ const (
 	DefaultDecisionCacheBytes   = 16 << 20
 
 	DefaultCacheSize        = 100000
+	DefaultCacheMaxBytes    = 64 << 20
 	DefaultMaxTokenBytes    = 8 << 10
 	DefaultLeeway           = 30 * time.Second
 	MaxLeeway               = 5 * time.Minute
@@ -126,6 +127,7 @@ func (p *Policy) SetDefaults() {
 // SetDefaults fills every unset token key with its default.
 func (t *Tokens) SetDefaults() {
 	setDefault(&t.CacheSize, DefaultCacheSize)
+	setDefault(&t.CacheMaxBytes, DefaultCacheMaxBytes)
 	setDefault(&t.MaxTokenBytes, DefaultMaxTokenBytes)
 	for i := range t.Issuers {
 		t.Issuers[i].SetDefaults()

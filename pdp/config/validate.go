@@ -44,8 +44,8 @@ func (c *Config) Validate() error {
 		add("policy.decision_timeout: must be positive")
 	}
 	errs = append(errs, c.Policy.validate()...)
-	if c.Tokens.MaxTokenBytes <= 0 || c.Tokens.CacheSize <= 0 {
-		add("tokens.max_token_bytes and tokens.cache_size: must be positive")
+	if c.Tokens.MaxTokenBytes <= 0 || c.Tokens.CacheSize <= 0 || c.Tokens.CacheMaxBytes <= 0 {
+		add("tokens.max_token_bytes, tokens.cache_size and tokens.cache_max_bytes: must be positive")
 	}
 	seen := map[string]bool{}
 	for i, is := range c.Tokens.Issuers {

@@ -19,13 +19,12 @@ package decisioncache
 import (
 	"encoding/binary"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
 	"weak"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/verdict-pdp/verdict/pdp/bytelru"
 )
 
 // entryOverhead is charged to every entry on top of its key and value: the LRU's list element
@@ -39,21 +38,15 @@ const minEntryBytes = entryOverhead
 // Cache maps request keys to values of type V (a decision and what its log record needs),
 // each made for one owner of type O (the verified principal). It is safe for concurrent use.
 type Cache[O, V any] struct {
-	lru      *lru.Cache[string, entry[O, V]]
-	maxBytes int64
-	// adding serializes Add, so the byte count stays exact when two requests add one key.
-	adding  sync.Mutex
-	bytes   atomic.Int64
+	entries *bytelru.Cache[string, entry[O, V]]
 	hits    atomic.Uint64
 	misses  atomic.Uint64
-	evicted atomic.Uint64
 }
 
 type entry[O, V any] struct {
 	owner    weak.Pointer[O]
 	revision string
 	value    V
-	size     int64
 }
 
 // Stats are the cache's counters since it was built.
@@ -71,16 +64,11 @@ func New[O, V any](maxBytes int64) (*Cache[O, V], error) {
 	if maxBytes <= 0 {
 		return nil, fmt.Errorf("decision cache: size must be positive, got %d bytes", maxBytes)
 	}
-	c := &Cache[O, V]{maxBytes: maxBytes}
-	l, err := lru.NewWithEvict(int(max(1, maxBytes/minEntryBytes)), func(_ string, e entry[O, V]) {
-		c.bytes.Add(-e.size)
-		c.evicted.Add(1)
-	})
+	entries, err := bytelru.New[string, entry[O, V]](maxBytes, int(max(1, maxBytes/minEntryBytes)))
 	if err != nil {
 		return nil, fmt.Errorf("decision cache: %w", err)
 	}
-	c.lru = l
-	return c, nil
+	return &Cache[O, V]{entries: entries}, nil
 }
 
 // Key builds the key of a request: kind (which API built the input, so two APIs that read the
@@ -99,7 +87,7 @@ func Key[O any](kind byte, owner *O, now time.Time, request []byte) string {
 // Get returns the value stored under key for this owner and revision. An entry whose owner is
 // another (one collected, whose address owner now has) or whose revision is another is a miss.
 func (c *Cache[O, V]) Get(key string, owner *O, revision string) (V, bool) {
-	e, ok := c.lru.Get(key)
+	e, ok := c.entries.Get(key)
 	if !ok || e.owner.Value() != owner || e.revision != revision {
 		c.misses.Add(1)
 		var zero V
@@ -114,28 +102,14 @@ func (c *Cache[O, V]) Get(key string, owner *O, revision string) (V, bool) {
 // whole bound is not stored.
 func (c *Cache[O, V]) Add(key string, owner *O, revision string, v V, valueBytes int) {
 	size := int64(len(key)+len(revision)+valueBytes) + entryOverhead
-	if size > c.maxBytes {
-		return
-	}
-	c.adding.Lock()
-	defer c.adding.Unlock()
-	if old, ok := c.lru.Peek(key); ok {
-		// Replaced, not evicted: the LRU calls no eviction callback for it.
-		c.bytes.Add(-old.size)
-	}
-	c.lru.Add(key, entry[O, V]{owner: weak.Make(owner), revision: revision, value: v, size: size})
-	c.bytes.Add(size)
-	for c.bytes.Load() > c.maxBytes {
-		if _, _, ok := c.lru.RemoveOldest(); !ok {
-			return
-		}
-	}
+	c.entries.Add(key, entry[O, V]{owner: weak.Make(owner), revision: revision, value: v}, size)
 }
 
 // Stats returns the cache's counters.
 func (c *Cache[O, V]) Stats() Stats {
+	st := c.entries.Stats()
 	return Stats{
-		Entries: c.lru.Len(), Bytes: c.bytes.Load(), MaxBytes: c.maxBytes,
-		Hits: c.hits.Load(), Misses: c.misses.Load(), Evicted: c.evicted.Load(),
+		Entries: st.Entries, Bytes: st.Bytes, MaxBytes: st.MaxBytes,
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Evicted: st.Evicted,
 	}
 }

@@ -118,7 +118,7 @@ func TestOwnerHeldWeakly(t *testing.T) {
 	key := Key(1, owner, t0, []byte("{}"))
 	c.Add(key, owner, "rev", "v", 1)
 	var e entry[principal, string]
-	e, _ = c.lru.Peek(key)
+	e, _ = c.entries.Peek(key)
 	owner = nil
 	runtime.GC()
 	runtime.GC()

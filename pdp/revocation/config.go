@@ -16,10 +16,9 @@ const (
 	OnErrorAllow = "allow"
 )
 
-// Redis names: the pub/sub channel that announces revocations, and the key prefixes of revoked
-// jtis and subject not-befores (each followed by a hex SHA-256 of the issuer, NUL, the id).
+// Redis names: the key prefixes of revoked jtis and subject not-befores (each followed by a hex
+// SHA-256 of the issuer, NUL, the id).
 const (
-	RedisChannel  = "verdict:revocations"
 	RedisKeyToken = "verdict:revoked:jti:"
 	RedisKeySub   = "verdict:revoked:sub:"
 )

@@ -6,7 +6,7 @@
 //
 // A Store keeps one rule for matching, defaults and error handling over two backends: a bbolt
 // file (the default; durable across restarts of one process) and Redis (shared by replicas;
-// keys with a TTL, and pub/sub so every replica drops revoked tokens from its verified-token
-// cache at once). The Store implements token.RevocationChecker; the token package never
-// imports this one.
+// keys with a TTL). A revocation is one write: replicas see it at their next check, and cached
+// tokens are not searched for it. The Store implements token.RevocationChecker; the token
+// package never imports this one.
 package revocation

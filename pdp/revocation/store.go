@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,19 +39,6 @@ type Record struct {
 	NotBefore time.Time `json:"not_before,omitzero"`
 	// Expires is when the record is dropped: no token it matches can be accepted after it.
 	Expires time.Time `json:"expires_at"`
-}
-
-// Matches reports whether r revokes the token p: the same issuer and jti, or the same issuer
-// and subject with p issued before r.NotBefore. It is the one matching rule, used by Revoked
-// and by watchers that drop cached tokens.
-func (r Record) Matches(p *token.Principal) bool {
-	if p == nil || p.Issuer != r.Issuer {
-		return false
-	}
-	if r.TokenID != "" {
-		return p.TokenID == r.TokenID
-	}
-	return p.Subject == r.Subject && issuedBefore(p, r.NotBefore)
 }
 
 // issuedBefore reports whether p was issued before notBefore. A token without iat cannot show
@@ -92,13 +78,11 @@ type backend interface {
 
 // Store records revocations and checks tokens against them. It is safe for concurrent use.
 type Store struct {
-	cfg      Config
-	b        backend
-	now      func() time.Time
-	log      *slog.Logger
-	metrics  *metrics
-	mu       sync.Mutex
-	watchers []func(Record)
+	cfg     Config
+	b       backend
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
 }
 
 var _ token.RevocationChecker = (*Store)(nil)
@@ -126,7 +110,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Store, error) {
 	case StoreFile:
 		s.b, err = openFile(cfg, deps.Now, deps.Logger)
 	case StoreRedis:
-		s.b, err = openRedis(ctx, cfg, s.notify, deps.Logger)
+		s.b, err = openRedis(ctx, cfg, deps.Logger)
 	}
 	if err != nil {
 		return nil, err
@@ -194,7 +178,6 @@ func (s *Store) put(ctx context.Context, r Record, now time.Time,
 	s.metrics.recorded.WithLabelValues(r.kind()).Inc()
 	s.log.Info("revocation recorded", "kind", r.kind(), "issuer", r.Issuer, "jti", r.TokenID,
 		"sub", r.Subject, "expires_at", r.Expires)
-	s.notify(r)
 	return r, nil
 }
 
@@ -232,25 +215,6 @@ func (s *Store) onCheckError(ctx context.Context, p *token.Principal, err error)
 	s.log.Warn("revocation store unreachable: serving a token without checking revocation (revocation.on_store_error: allow)",
 		"store", s.cfg.Store, "issuer", p.Issuer, "error", err)
 	return false, nil
-}
-
-// Watch calls fn for every revocation recorded from now on: by this Store, and with Redis by
-// any replica sharing the server (delivered by pub/sub, best effort). Verdict uses it to drop
-// revoked tokens from the verified-token cache; correctness never depends on it, because
-// Revoked is asked on every request. fn must not block.
-func (s *Store) Watch(fn func(Record)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.watchers = append(s.watchers, fn)
-}
-
-func (s *Store) notify(r Record) {
-	s.mu.Lock()
-	ws := s.watchers
-	s.mu.Unlock()
-	for _, fn := range ws {
-		fn(r)
-	}
 }
 
 // Close stops background work and closes the backend.

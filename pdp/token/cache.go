@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/verdict-pdp/verdict/pdp/bytelru"
 )
 
 // cacheKey is the SHA-256 of the whole raw token. Anything less (the payload, the signature, a
@@ -19,13 +19,13 @@ type cacheEntry struct {
 	expiresAt time.Time
 }
 
-// verifiedCache is a bounded LRU of verified tokens. It owns key construction, expiry on read
-// and its counters; revocation is not its business and is checked by the caller on every hit.
+// verifiedCache is an LRU of verified tokens bounded by count (tokens.cache_size) and by bytes
+// (tokens.cache_max_bytes), each entry charged entryCost of its principal. It owns key
+// construction, expiry on read and its counters; revocation is not its business and is checked
+// by the caller on every hit.
 type verifiedCache struct {
-	lru                     *lru.Cache[cacheKey, cacheEntry]
-	capacity                int
-	hits, misses, evictions atomic.Uint64
-	expired                 atomic.Uint64
+	entries               *bytelru.Cache[cacheKey, cacheEntry]
+	hits, misses, expired atomic.Uint64
 }
 
 // CacheStats are the verified-token cache's counters since the Verifier was built.
@@ -33,6 +33,9 @@ type CacheStats struct {
 	// Entries is the number of tokens cached now; Capacity bounds it (tokens.cache_size).
 	Entries  int `json:"entries"`
 	Capacity int `json:"capacity"`
+	// Bytes is the memory the entries are charged; MaxBytes bounds it (tokens.cache_max_bytes).
+	Bytes    int64 `json:"bytes"`
+	MaxBytes int64 `json:"max_bytes"`
 	// Hits and Misses count lookups; a cached token found past its exp counts as a miss and as
 	// Expired.
 	Hits    uint64 `json:"hits"`
@@ -42,25 +45,25 @@ type CacheStats struct {
 	Evictions uint64 `json:"evictions"`
 }
 
-func newVerifiedCache(size int) (*verifiedCache, error) {
-	c, err := lru.New[cacheKey, cacheEntry](size)
+func newVerifiedCache(size int, maxBytes int64) (*verifiedCache, error) {
+	c, err := bytelru.New[cacheKey, cacheEntry](maxBytes, size)
 	if err != nil {
 		return nil, fmt.Errorf("verified-token cache: %w", err)
 	}
-	return &verifiedCache{lru: c, capacity: size}, nil
+	return &verifiedCache{entries: c}, nil
 }
 
 func keyOf(raw string) cacheKey { return sha256.Sum256([]byte(raw)) }
 
 // get returns the cached principal for key when the entry is still before its expiry at now.
 func (c *verifiedCache) get(key cacheKey, now time.Time) (*Principal, bool) {
-	e, ok := c.lru.Get(key)
+	e, ok := c.entries.Get(key)
 	if !ok {
 		c.misses.Add(1)
 		return nil, false
 	}
 	if !now.Before(e.expiresAt) {
-		c.lru.Remove(key)
+		c.entries.Remove(key)
 		c.expired.Add(1)
 		c.misses.Add(1)
 		return nil, false
@@ -69,26 +72,28 @@ func (c *verifiedCache) get(key cacheKey, now time.Time) (*Principal, bool) {
 	return e.principal, true
 }
 
-// add caches p until expiresAt; entries already expired at now are not stored.
+// add caches p until expiresAt, charged entryCost(p); entries already expired at now are not
+// stored.
 func (c *verifiedCache) add(key cacheKey, p *Principal, expiresAt, now time.Time) {
 	if !now.Before(expiresAt) {
 		return
 	}
-	if c.lru.Add(key, cacheEntry{principal: p, expiresAt: expiresAt}) {
-		c.evictions.Add(1)
-	}
+	c.entries.Add(key, cacheEntry{principal: p, expiresAt: expiresAt}, entryCost(p))
 }
 
 // remove drops key, for a token found revoked.
-func (c *verifiedCache) remove(key cacheKey) { c.lru.Remove(key) }
+func (c *verifiedCache) remove(key cacheKey) { c.entries.Remove(key) }
 
 func (c *verifiedCache) stats() CacheStats {
+	st := c.entries.Stats()
 	return CacheStats{
-		Entries:   c.lru.Len(),
-		Capacity:  c.capacity,
+		Entries:   st.Entries,
+		Capacity:  st.MaxEntries,
+		Bytes:     st.Bytes,
+		MaxBytes:  st.MaxBytes,
 		Hits:      c.hits.Load(),
 		Misses:    c.misses.Load(),
 		Expired:   c.expired.Load(),
-		Evictions: c.evictions.Load(),
+		Evictions: st.Evicted,
 	}
 }

@@ -150,6 +150,34 @@ func TestCache(t *testing.T) {
 			t.Fatalf("stats = %+v, want 2 entries, 1 eviction", st)
 		}
 	})
+
+	t.Run("byte bound", func(t *testing.T) {
+		one := f.es256(t, nil, claims(clm{"jti": "size"}))
+		p, err := f.verifier(t, Deps{}).Verify(ctx, one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := f.cfg
+		cfg.CacheMaxBytes = 3*entryCost(p) + entryCost(p)/2 // room for three such tokens
+		v, err := New(cfg, Deps{Now: func() time.Time { return testNow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks := make([]string, 10)
+		for i := range toks {
+			toks[i] = f.es256(t, nil, claims(clm{"jti": fmt.Sprint("t", i)}))
+			if _, err := v.Verify(ctx, toks[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := v.Stats().Cache
+		if st.Entries != 3 || st.Evictions != 7 || st.Bytes > st.MaxBytes || st.MaxBytes != cfg.CacheMaxBytes {
+			t.Fatalf("stats = %+v, want 3 entries within %d bytes, 7 evictions", st, cfg.CacheMaxBytes)
+		}
+		if _, err := v.Verify(ctx, toks[9]); err != nil || v.Stats().Cache.Hits != 1 {
+			t.Fatalf("the newest token is not served from the cache: %v", err)
+		}
+	})
 }
 
 func TestRevocation(t *testing.T) {

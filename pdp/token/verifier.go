@@ -108,13 +108,13 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 	if deps.HTTPClient == nil {
 		deps.HTTPClient = outbound.NewClient()
 	}
-	if cfg.CacheSize <= 0 {
-		return nil, errors.New("tokens.cache_size: must be positive")
+	if cfg.CacheSize <= 0 || cfg.CacheMaxBytes <= 0 {
+		return nil, errors.New("tokens.cache_size and tokens.cache_max_bytes: must be positive")
 	}
 	if cfg.MaxTokenBytes <= 0 {
 		return nil, errors.New("tokens.max_token_bytes: must be positive")
 	}
-	cache, err := newVerifiedCache(cfg.CacheSize)
+	cache, err := newVerifiedCache(cfg.CacheSize, cfg.CacheMaxBytes)
 	if err != nil {
 		return nil, err
 	}

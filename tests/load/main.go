@@ -3,6 +3,11 @@
 // development server on a loopback port and points it there.
 //
 //	go run ./tests/load -url http://127.0.0.1:8181 -token "$TOKEN" -duration 10s -concurrency 16
+//
+// With -distinct N it presents N distinct tokens instead, each once, minted with the
+// development key under -dev-dir (padded to about -token-bytes), and then prints the server's
+// memory (of process -pid) and verified-token cache: `make token-memory` measures what many
+// distinct tokens cost.
 package main
 
 import (
@@ -30,6 +35,11 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to send requests")
 	concurrency := flag.Int("concurrency", 16, "requests in flight")
 	maxRequests := flag.Int("max-requests", 2_000_000, "stop after this many requests")
+	var d distinct
+	flag.IntVar(&d.n, "distinct", 0, "present this many distinct tokens, each once, instead of -token")
+	flag.IntVar(&d.bytes, "token-bytes", 400, "with -distinct, the approximate length of each token")
+	flag.StringVar(&d.devDir, "dev-dir", "", "with -distinct, the server's working directory (its dev key is in .verdict/)")
+	flag.IntVar(&d.pid, "pid", 0, "with -distinct, the server's process id, for its memory")
 	flag.Parse()
 	if *tok == "" {
 		fmt.Fprintln(os.Stderr, "load: -token is required")
@@ -40,12 +50,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
-	res, err := run(endpoint, *tok, []byte(*body), *duration, *concurrency, *maxRequests)
+	tokens := func(int64) (string, error) { return *tok, nil }
+	if d.n > 0 {
+		var err error
+		if tokens, err = d.tokens(); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		*maxRequests = d.n
+	}
+	res, err := run(endpoint, tokens, []byte(*body), *duration, *concurrency, *maxRequests)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 	res.print(os.Stdout, *concurrency)
+	if d.n > 0 {
+		if err := d.report(os.Stdout, *url); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+	}
 	if res.failed > 0 {
 		os.Exit(1)
 	}
@@ -57,7 +82,8 @@ type result struct {
 	elapsed   time.Duration
 }
 
-func run(url, tok string, body []byte, duration time.Duration, concurrency, maxRequests int) (result, error) {
+// run sends requests until duration ends or maxRequests are sent; request i presents tokens(i).
+func run(url string, tokens func(int64) (string, error), body []byte, duration time.Duration, concurrency, maxRequests int) (result, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
@@ -75,9 +101,12 @@ func run(url, tok string, body []byte, duration time.Duration, concurrency, maxR
 			defer wg.Done()
 			var local []time.Duration
 			failed := 0
-			for ctx.Err() == nil && sent.Add(1) <= int64(maxRequests) {
+			for i := sent.Add(1); ctx.Err() == nil && i <= int64(maxRequests); i = sent.Add(1) {
 				t0 := time.Now()
-				err := once(ctx, client, url, tok, body)
+				tok, err := tokens(i)
+				if err == nil {
+					err = once(ctx, client, url, tok, body)
+				}
 				if ctx.Err() != nil {
 					break
 				}

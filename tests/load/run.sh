@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Starts `verdict serve --dev` on a free loopback port, drives it with ./tests/load for a bounded
-# time, prints the figures and stops the server. Usage: tests/load/run.sh BIN [duration] [concurrency]
+# time, prints the figures and stops the server.
+# Usage: tests/load/run.sh BIN [duration] [concurrency] [load flags...]
 #
 # The server runs in a scratch directory (its dev key, revocation store and log stay there) with
 # the decision log off; the port is the one the kernel gives for 127.0.0.1:0, read back from the
 # server's "verdict serving" log line. Every wait is bounded, and the server is stopped on exit,
-# killed if it has not stopped within 10 seconds.
+# killed if it has not stopped within 10 seconds. Arguments after the third go to tests/load
+# (such as -distinct 200000 -token-bytes 400, with the server's directory and pid filled in);
+# the environment (GOGC, GOMEMLIMIT, VERDICT_*) reaches the server.
 set -euo pipefail
 bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 duration=${2:-10s}
@@ -44,4 +47,5 @@ fi
 
 token=$(cd "$work" && "$bin" token mint --sub alice --roles editor --tenant acme --scopes document:read \
 	--claims '{"amr":["pwd","otp"]}' --ttl 10m)
-go run ./tests/load -url "http://$addr" -token "$token" -duration "$duration" -concurrency "$concurrency"
+go run ./tests/load -url "http://$addr" -token "$token" -duration "$duration" -concurrency "$concurrency" \
+	-dev-dir "$work" -pid "$pid" "${@:4}"
