@@ -8,15 +8,15 @@
 # probed before it is measured (an allow for the allow request, the small policy's denials where
 # it decides), warmed up, then measured. Everything lives in a scratch directory; every wait is
 # bounded and the running server is stopped on exit, killed if it has not stopped in 10 seconds.
-# BENCH_WARMUP and BENCH_DURATION (seconds, default 3 and 8) and BENCH_CONNECTIONS (default 16)
+# BENCH_WARMUP and BENCH_DURATION (seconds, default 2 and 6) and BENCH_CONNECTIONS (default 16)
 # change the runs. BENCH_PROFILE=DIR also takes a CPU profile of Verdict during each of its
 # measured runs (through server.pprof_addr) and prints CPU time per request by stage.
 set -euo pipefail
 bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-warmup=${BENCH_WARMUP:-3}
-measure=${BENCH_DURATION:-8}
+warmup=${BENCH_WARMUP:-2}
+measure=${BENCH_DURATION:-6}
 conns=${BENCH_CONNECTIONS:-16}
 w2_cache=16
 iss=https://idp.bench.test
