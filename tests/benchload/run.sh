@@ -15,6 +15,9 @@ set -euo pipefail
 bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# Verdict runs with the Kubernetes example's memory limit, as deployed (under it, serve runs
+# the collector at GOGC 400; docs/operations.md).
+memlimit=${BENCH_GOMEMLIMIT:-440MiB}
 warmup=${BENCH_WARMUP:-2}
 measure=${BENCH_DURATION:-6}
 conns=${BENCH_CONNECTIONS:-16}
@@ -161,7 +164,7 @@ stop_server
 echo "bench-load: Verdict, small policy" >&2
 new_port
 verdict_config verdict 100000 "$small_policy" "{sink: none}"
-start verdict /ready "$bin" serve --config "$work/verdict.yaml"
+start verdict /ready env GOMEMLIMIT="$memlimit" "$bin" serve --config "$work/verdict.yaml"
 probe verdict
 probe verdict-batch
 measure W1 Verdict 1 bearer
@@ -177,7 +180,7 @@ stop_server
 echo "bench-load: Verdict, built-in policy" >&2
 new_port
 verdict_config verdict-builtin 100000 "" "{sink: none}"
-start verdict-builtin /ready "$bin" serve --config "$work/verdict-builtin.yaml"
+start verdict-builtin /ready env GOMEMLIMIT="$memlimit" "$bin" serve --config "$work/verdict-builtin.yaml"
 probe verdict-builtin
 measure W1-builtin Verdict 1 bearer
 stop_server
@@ -185,7 +188,7 @@ stop_server
 echo "bench-load: Verdict, token cache of $w2_cache entries (every token verified)" >&2
 new_port
 verdict_config verdict-w2 "$w2_cache" "$small_policy" "{sink: none}"
-start verdict-w2 /ready "$bin" serve --config "$work/verdict-w2.yaml"
+start verdict-w2 /ready env GOMEMLIMIT="$memlimit" "$bin" serve --config "$work/verdict-w2.yaml"
 probe verdict
 measure W2 Verdict 1 bearer
 stop_server
@@ -193,7 +196,7 @@ stop_server
 echo "bench-load: Verdict, decision log to a file" >&2
 new_port
 verdict_config verdict-w4 100000 "$small_policy" "{sink: file, path: $work/decisions.log}"
-start verdict-w4 /ready "$bin" serve --config "$work/verdict-w4.yaml"
+start verdict-w4 /ready env GOMEMLIMIT="$memlimit" "$bin" serve --config "$work/verdict-w4.yaml"
 probe verdict
 measure W4 Verdict 1 bearer
 stop_server
@@ -206,6 +209,7 @@ W1-builtin: Verdict's built-in policy, OPA given the claims). W1u: every resourc
 W2: the same 1000 tokens through a token cache of $w2_cache entries, so every request verifies
 its signature. W3: batches of 10 (decisions/s = 10 x req/s). W4: W1 with the decision log to a
 file. W1@80%: constant rate of $rate req/s (80% of Verdict's W1), latency from the due time.
+Verdict ran with GOMEMLIMIT=$memlimit, as the Kubernetes example deploys it.
 Load average (1, 5, 15 min) from other work on the machine: $load_before at the start,
 $(cut -d' ' -f1-3 /proc/loadavg) at the end; figures taken under load are lower bounds.
 
