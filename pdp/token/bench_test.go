@@ -40,6 +40,9 @@ func BenchmarkVerifyUncached(b *testing.B) {
 		b.Run(alg, func(b *testing.B) {
 			toks := [2]string{benchToken(b, f, alg, "a"), benchToken(b, f, alg, "b")}
 			b.ReportAllocs()
+			// -count reruns share v and may mint the very tokens of the run before, so the first
+			// verification may hit what that run left cached; no other may.
+			before := v.Stats().Cache.Hits
 			i := 0
 			for b.Loop() {
 				if _, err := v.Verify(context.Background(), toks[i&1]); err != nil {
@@ -47,7 +50,7 @@ func BenchmarkVerifyUncached(b *testing.B) {
 				}
 				i++
 			}
-			if hits := v.Stats().Cache.Hits; hits != 0 {
+			if hits := v.Stats().Cache.Hits - before; hits > 1 {
 				b.Fatalf("%d cache hits in an uncached benchmark", hits)
 			}
 		})
