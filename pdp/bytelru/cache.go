@@ -98,6 +98,9 @@ func (c *Cache[K, V]) Add(key K, v V, size int64) bool {
 	return true
 }
 
+// Purge drops every entry.
+func (c *Cache[K, V]) Purge() { c.lru.Purge() }
+
 // Remove drops key and reports whether it was present.
 func (c *Cache[K, V]) Remove(key K) bool { return c.lru.Remove(key) }
 

@@ -105,6 +105,9 @@ func (c *Cache[O, V]) Add(key string, owner *O, revision string, v V, valueBytes
 	c.entries.Add(key, entry[O, V]{owner: weak.Make(owner), revision: revision, value: v}, size)
 }
 
+// Purge drops every decision, when a new policy revision makes them all unusable.
+func (c *Cache[O, V]) Purge() { c.entries.Purge() }
+
 // Stats returns the cache's counters.
 func (c *Cache[O, V]) Stats() Stats {
 	st := c.entries.Stats()

@@ -75,6 +75,7 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 		id, d, err := s.decide(ctx, path, in)
 		return id, outcome{decision: d}, err
 	}
+	s.forgetOlder(snap)
 	start := s.now()
 	at := now
 	if !snap.ReadsClock() {
@@ -100,6 +101,20 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 		o.decision.Allow = false
 	}
 	return s.record(ctx, path, start, o, err), o, err
+}
+
+// forgetOlder empties the decision cache the first time a request meets a snapshot activated
+// after the one the cache last served: the decisions of earlier revisions can never be reused
+// (Get checks the revision), so they would only hold memory until evicted. A request still
+// finishing on the older snapshot does not empty it again.
+func (s *Server) forgetOlder(snap *engine.Snapshot) {
+	old := s.decisionsFor.Load()
+	if old == snap || (old != nil && !snap.ActivatedAt().After(old.ActivatedAt())) {
+		return
+	}
+	if s.decisionsFor.CompareAndSwap(old, snap) && old != nil {
+		s.decisions.Purge()
+	}
 }
 
 // decide evaluates one input, then counts and logs the decision. An error is always returned

@@ -210,6 +210,10 @@ func TestDecisionCacheRevision(t *testing.T) {
 	if got.Revision == first.Revision || got.Allow || len(got.Reasons) != 1 || got.Reasons[0] != "new policy" {
 		t.Errorf("after activation: %+v (before: %+v)", got, first)
 	}
+	// The first request on the new revision emptied the cache of the old one's decisions.
+	if st := f.srv.decisions.Stats(); st.Entries != 1 {
+		t.Errorf("cache holds %d decisions after activation; want only the new revision's one", st.Entries)
+	}
 }
 
 // activateBody activates a one-module bundle whose package verdict.authz is body.

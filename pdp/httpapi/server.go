@@ -65,6 +65,8 @@ type Server struct {
 	metrics *metrics
 	// decisions reuses decisions of repeated requests; nil when policy.decision_cache_bytes is 0.
 	decisions *decisionCache
+	// decisionsFor is the newest snapshot the decision cache has served (forgetOlder).
+	decisionsFor atomic.Pointer[engine.Snapshot]
 	// draining is set by Drain: /ready answers 503 while everything else is still served.
 	draining atomic.Bool
 }
