@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
@@ -111,8 +113,8 @@ func BenchmarkActivate(b *testing.B) {
 	}
 }
 
-// BenchmarkEval is the evaluation alone, on an input document built beforehand.
-func BenchmarkEval(b *testing.B) {
+// builtinEval is a snapshot of the built-in bundle and the benchmark input as a document.
+func builtinEval(b *testing.B) (*Snapshot, ast.Value) {
 	bundle, err := vbundle.Builtin()
 	if err != nil {
 		b.Fatal(err)
@@ -122,6 +124,12 @@ func BenchmarkEval(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return s, input
+}
+
+// BenchmarkEval is the evaluation alone, on an input document built beforehand.
+func BenchmarkEval(b *testing.B) {
+	s, input := builtinEval(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -133,15 +141,7 @@ func BenchmarkEval(b *testing.B) {
 
 // BenchmarkDecisionFrom converts an evaluation's result to a Decision.
 func BenchmarkDecisionFrom(b *testing.B) {
-	bundle, err := vbundle.Builtin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := activate(b, newEngine(b, config.Policy{}), bundle)
-	input, err := inputValue(benchInput())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, input := builtinEval(b)
 	rs, err := s.eval(context.Background(), s.decision, input)
 	if err != nil {
 		b.Fatal(err)

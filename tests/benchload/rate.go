@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/verdict-pdp/verdict/tests/loadclient"
 )
 
 // rateConnections is how many keep-alive connections the constant-rate generator spreads the
@@ -86,7 +87,7 @@ func constantRate(url string, tokens, bodies []string, rate float64, duration ti
 			for i := c; i < total && ctx.Err() == nil; i += rateConnections {
 				due := start.Add(time.Duration(i) * interval)
 				time.Sleep(time.Until(due))
-				if err := send(ctx, client, url, tokens[i%len(tokens)], bodies[i%len(bodies)]); err != nil {
+				if err := loadclient.Authorize(ctx, client, url, tokens[i%len(tokens)], []byte(bodies[i%len(bodies)])); err != nil {
 					failed++
 					continue
 				}
@@ -103,26 +104,6 @@ func constantRate(url string, tokens, bodies []string, rate float64, duration ti
 	return res
 }
 
-func send(ctx context.Context, client *http.Client, url, tok, body string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
-}
 
 func readLines(path string) ([]string, error) {
 	raw, err := os.ReadFile(path)

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/verdict-pdp/verdict/tests/loadclient"
 )
 
 const defaultBody = `{"action":"read","resource":{"type":"document","id":"doc-42",` +
@@ -105,7 +107,7 @@ func run(url string, tokens func(int64) (string, error), body []byte, duration t
 				t0 := time.Now()
 				tok, err := tokens(i)
 				if err == nil {
-					err = once(ctx, client, url, tok, body)
+					err = loadclient.Authorize(ctx, client, url, tok, body)
 				}
 				if ctx.Err() != nil {
 					break
@@ -167,26 +169,6 @@ func probe(url, tok string, body []byte) error {
 	return nil
 }
 
-func once(ctx context.Context, client *http.Client, url, tok string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
-}
 
 func (r result) print(w io.Writer, concurrency int) {
 	slices.Sort(r.latencies)
