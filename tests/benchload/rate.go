@@ -104,7 +104,6 @@ func constantRate(url string, tokens, bodies []string, rate float64, duration ti
 	return res
 }
 
-
 func readLines(path string) ([]string, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {

@@ -169,7 +169,6 @@ func probe(url, tok string, body []byte) error {
 	return nil
 }
 
-
 func (r result) print(w io.Writer, concurrency int) {
 	slices.Sort(r.latencies)
 	pct := func(p float64) time.Duration {
