@@ -3,6 +3,7 @@ package bundle_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,9 +48,12 @@ func TestManagerHTTP(t *testing.T) {
 	requestsBefore := len(srv.requests())
 	srv.set(policyArchive(t, "r2"))
 	took := h.waitRevision(t, "r2")
+	// The first poll that sees the change downloads it; only a poll already being answered
+	// when the change was made may come before, answered 304.
 	after := srv.requests()[requestsBefore:]
-	if len(after) == 0 || after[0].code != http.StatusOK {
-		t.Errorf("the first request after the change was not the download: %+v", after)
+	first := slices.IndexFunc(after, func(r served) bool { return r.code == http.StatusOK })
+	if first < 0 || first > 1 {
+		t.Errorf("the first poll after the change was not the download: %+v", after)
 	}
 	// The order of requests above is the real check; the time bound only catches a stall
 	// (with room for a loaded CI machine).
