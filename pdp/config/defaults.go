@@ -25,10 +25,10 @@ const (
 	DefaultMaxBundleBytes       = 32 << 20
 	DefaultInterQueryCacheBytes = 16 << 20
 	DefaultValueCacheEntries    = 10000
-	DefaultDecisionCacheBytes   = 16 << 20
+	DefaultDecisionCacheBytes   = 8 << 20
 
 	DefaultCacheSize        = 100000
-	DefaultCacheMaxBytes    = 64 << 20
+	DefaultCacheMaxBytes    = 16 << 20
 	DefaultMaxTokenBytes    = 8 << 10
 	DefaultLeeway           = 30 * time.Second
 	MaxLeeway               = 5 * time.Minute
