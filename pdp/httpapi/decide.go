@@ -61,9 +61,9 @@ func (s *Server) decisionTime() time.Time { return s.now().UTC().Truncate(time.S
 // that with p and now make the whole input. When the active policy is repeatable and the
 // decision cache is on, a decision made before for the same principal, kind and bytes under the
 // same revision, and in the same second when the policy reads the clock, is reused instead of
-// evaluating again; the request still gets its
-// own decision id, count and log record, and its token was verified and checked for revocation
-// before. A build error is the caller's mistake and is returned with no decision id.
+// evaluating again; the request still gets its own decision id, count and log record, and its
+// token was verified and checked for revocation before. A build error is the caller's mistake
+// and is returned with no decision id.
 func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *token.Principal, request []byte,
 	now time.Time, build func() (*engine.Input, error)) (string, outcome, error) {
 	snap := s.deps.Policy.Current()
