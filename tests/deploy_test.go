@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,8 +35,9 @@ func replaceOnce(t *testing.T, s, old, replacement string) string {
 
 // TestDeployNginx runs deploy/nginx/nginx.conf as shipped, with only its addresses, include
 // directory and log and temporary paths moved to the test's: `nginx -t` accepts it, requests
-// through it are allowed and denied by Verdict, and the keepalive to Verdict works (nginx
-// speaks HTTP/1.1 to it and reuses one connection).
+// through it are allowed and denied by Verdict, its access log gives the reason and decision
+// id of each 403, and the keepalive to Verdict works (nginx speaks HTTP/1.1 to it and reuses
+// one connection).
 func TestDeployNginx(t *testing.T) {
 	inst, is := startStandard(t, "")
 	target, err := url.Parse(inst.URL)
@@ -79,6 +81,7 @@ func TestDeployNginx(t *testing.T) {
 	conf = replaceOnce(t, conf, "server 127.0.0.1:8181;", "server "+counting.Listener.Addr().String()+";")
 	conf = replaceOnce(t, conf, "server 127.0.0.1:8080;", "server "+strings.TrimPrefix(upstream.URL, "http://")+";")
 	conf = replaceOnce(t, conf, "listen 80;", "listen "+addr+";")
+	conf = replaceOnce(t, conf, "access_log /var/log/nginx/access.log verdict;", "access_log "+dir+"/verdict.log verdict;")
 	conf = replaceOnce(t, conf, "include /etc/nginx/verdict/verdict-auth.conf;", "include "+deploy+"/verdict-auth.conf;")
 	conf = replaceOnce(t, conf, "include /etc/nginx/verdict/verdict-protect.conf;", "include "+deploy+"/verdict-protect.conf;")
 	base := runNginx(t, dir, conf, addr)
@@ -106,6 +109,20 @@ func TestDeployNginx(t *testing.T) {
 			}
 		})
 	}
+	// The access log says why each 403 is one.
+	logged, err := os.ReadFile(filepath.Join(dir, "verdict.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`"GET /records/record-4 HTTP/1.1" 403 verdict_reason=denied verdict_decision_id=[0-9a-f]{32}\n`),
+		regexp.MustCompile(`"GET /admin HTTP/1.1" 403 verdict_reason=no-route verdict_decision_id=\n`),
+	} {
+		if !want.Match(logged) {
+			t.Errorf("access log lacks %s:\n%s", want, logged)
+		}
+	}
+
 	// nginx does not read the body of a 401 or 403 to an auth subrequest and closes that
 	// connection; a 200 has none, so allowed requests share one.
 	before := conns.Load()

@@ -254,3 +254,54 @@ func TestForwardAuthProxyHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardAuthReason: a 403 says why in X-Verdict-Reason and its JSON message, for the
+// proxy's logs (nginx passes only the status to the client): the policy denied it (with the
+// decision id), no route rule matched (no decision), or the original request was refused.
+func TestForwardAuthReason(t *testing.T) {
+	inst, is := startStandard(t, "")
+	alice := is.sign(t, is.claims("alice", nil))
+	tests := []struct {
+		name       string
+		method     string
+		uri        string
+		reason     string
+		message    string
+		decisionID bool
+	}{
+		{name: "allowed has no reason", method: "GET", uri: "/records/record-1", decisionID: true},
+		{name: "policy deny", method: "GET", uri: "/records/record-4", reason: "denied",
+			message: "access denied by the policy", decisionID: true},
+		{name: "no route rule", method: "GET", uri: "/admin", reason: "no-route",
+			message: "access denied: no route rule matches the request"},
+		{name: "method not in any rule", method: "DELETE", uri: "/records/record-1", reason: "no-route",
+			message: "access denied: no route rule matches the request"},
+		{name: "refused path", method: "GET", uri: "/records/./record-1", reason: "refused",
+			message: "access denied: the original request is missing, ambiguous or has a path Verdict refuses"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(t, http.MethodGet, inst.URL+"/v1/forward-auth", nil,
+				append(bearer(alice), "X-Original-Method", tt.method, "X-Original-URI", tt.uri)...)
+			if got := resp.Header.Get("X-Verdict-Reason"); got != tt.reason {
+				t.Errorf("X-Verdict-Reason %q, want %q", got, tt.reason)
+			}
+			if got := resp.Header.Get("X-Verdict-Decision-Id"); (got != "") != tt.decisionID {
+				t.Errorf("X-Verdict-Decision-Id %q, want one: %v", got, tt.decisionID)
+			}
+			if tt.reason == "" {
+				if resp.Status != 200 {
+					t.Fatalf("status %d; body %s", resp.Status, resp.Body)
+				}
+				return
+			}
+			if resp.Status != 403 {
+				t.Fatalf("status %d, want 403; body %s", resp.Status, resp.Body)
+			}
+			e, _ := resp.json(t)["error"].(map[string]any)
+			if e["code"] != "access_denied" || e["message"] != tt.message {
+				t.Errorf("error %v, want access_denied %q", e, tt.message)
+			}
+		})
+	}
+}
