@@ -26,31 +26,40 @@ func nginxBin(t *testing.T) string {
 	return ""
 }
 
-// startNginx runs nginx in the foreground from a temporary prefix, with auth_request pointed
-// at verdict through the example snippets in deploy/nginx, in front of upstream. It returns
-// nginx's base URL.
-func startNginx(t *testing.T, verdictURL, upstreamURL string) string {
-	t.Helper()
-	bin := nginxBin(t)
-	dir := t.TempDir()
-	deploy, err := filepath.Abs("../deploy/nginx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	conf := fmt.Sprintf(`
-daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
-events { worker_connections 64; }
-http {
+// nginxMainDirectives are the main-context directives that keep a test's nginx in the
+// foreground with its pid file and error log in dir.
+func nginxMainDirectives(dir string) string {
+	return fmt.Sprintf("daemon off;\nmaster_process off;\npid %[1]s/nginx.pid;\nerror_log %[1]s/error.log info;\n", dir)
+}
+
+// nginxHTTPDirectives are the http-context directives that keep a test's nginx's access log and
+// temporary files in dir.
+func nginxHTTPDirectives(dir string) string {
+	return fmt.Sprintf(`
     access_log %[1]s/access.log;
     client_body_temp_path %[1]s/client_body;
     proxy_temp_path %[1]s/proxy;
     fastcgi_temp_path %[1]s/fastcgi;
     uwsgi_temp_path %[1]s/uwsgi;
     scgi_temp_path %[1]s/scgi;
+`, dir)
+}
+
+// startNginx runs nginx in the foreground from a temporary prefix, with auth_request pointed
+// at verdict through the example snippets in deploy/nginx, in front of upstream. It returns
+// nginx's base URL.
+func startNginx(t *testing.T, verdictURL, upstreamURL string) string {
+	t.Helper()
+	dir := t.TempDir()
+	deploy, err := filepath.Abs("../deploy/nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	conf := nginxMainDirectives(dir) + fmt.Sprintf(`
+events { worker_connections 64; }
+http {
+    %[1]s
     upstream verdict { server %[2]s; }
     upstream app { server %[3]s; }
     server {
@@ -62,12 +71,29 @@ http {
         }
     }
 }
-`, dir, strings.TrimPrefix(verdictURL, "http://"), strings.TrimPrefix(upstreamURL, "http://"), addr, deploy)
+`, nginxHTTPDirectives(dir), strings.TrimPrefix(verdictURL, "http://"), strings.TrimPrefix(upstreamURL, "http://"), addr, deploy)
+	return runNginx(t, dir, conf, addr)
+}
+
+// writeNginxConf writes conf to dir/nginx.conf and checks it with `nginx -t`.
+func writeNginxConf(t *testing.T, dir, conf string) string {
+	t.Helper()
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
+	if out, err := exec.Command(nginxBin(t), "-t", "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log")).CombinedOutput(); err != nil {
+		t.Fatalf("nginx -t refuses the configuration: %v\n%s\n%s", err, out, conf)
+	}
+	return path
+}
+
+// runNginx checks conf with `nginx -t`, runs it from the prefix dir until the test ends and
+// returns the base URL once nginx accepts connections on addr, where conf listens.
+func runNginx(t *testing.T, dir, conf, addr string) string {
+	t.Helper()
+	path := writeNginxConf(t, dir, conf)
+	cmd := exec.Command(nginxBin(t), "-p", dir, "-c", path, "-e", filepath.Join(dir, "error.log"))
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -224,6 +250,57 @@ func TestForwardAuthProxyHeaders(t *testing.T) {
 			}
 			if tt.status == 200 && (resp.Header.Get("X-Verdict-Subject") != "alice" || resp.Header.Get("X-Verdict-Decision-Id") == "") {
 				t.Errorf("headers %v", resp.Header)
+			}
+		})
+	}
+}
+
+// TestForwardAuthReason: a 403 says why in X-Verdict-Reason and its JSON message, for the
+// proxy's logs (nginx passes only the status to the client): the policy denied it (with the
+// decision id), no route rule matched (no decision), or the original request was refused.
+func TestForwardAuthReason(t *testing.T) {
+	inst, is := startStandard(t, "")
+	alice := is.sign(t, is.claims("alice", nil))
+	tests := []struct {
+		name       string
+		method     string
+		uri        string
+		reason     string
+		message    string
+		decisionID bool
+	}{
+		{name: "allowed has no reason", method: "GET", uri: "/records/record-1", decisionID: true},
+		{name: "policy deny", method: "GET", uri: "/records/record-4", reason: "denied",
+			message: "access denied by the policy", decisionID: true},
+		{name: "no route rule", method: "GET", uri: "/admin", reason: "no-route",
+			message: "access denied: no route rule matches the request"},
+		{name: "method not in any rule", method: "DELETE", uri: "/records/record-1", reason: "no-route",
+			message: "access denied: no route rule matches the request"},
+		{name: "refused path", method: "GET", uri: "/records/./record-1", reason: "refused",
+			message: "access denied: the original request is missing, ambiguous or has a path Verdict refuses"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(t, http.MethodGet, inst.URL+"/v1/forward-auth", nil,
+				append(bearer(alice), "X-Original-Method", tt.method, "X-Original-URI", tt.uri)...)
+			if got := resp.Header.Get("X-Verdict-Reason"); got != tt.reason {
+				t.Errorf("X-Verdict-Reason %q, want %q", got, tt.reason)
+			}
+			if got := resp.Header.Get("X-Verdict-Decision-Id"); (got != "") != tt.decisionID {
+				t.Errorf("X-Verdict-Decision-Id %q, want one: %v", got, tt.decisionID)
+			}
+			if tt.reason == "" {
+				if resp.Status != 200 {
+					t.Fatalf("status %d; body %s", resp.Status, resp.Body)
+				}
+				return
+			}
+			if resp.Status != 403 {
+				t.Fatalf("status %d, want 403; body %s", resp.Status, resp.Body)
+			}
+			e, _ := resp.json(t)["error"].(map[string]any)
+			if e["code"] != "access_denied" || e["message"] != tt.message {
+				t.Errorf("error %v, want access_denied %q", e, tt.message)
 			}
 		})
 	}

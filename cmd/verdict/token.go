@@ -1,8 +1,13 @@
 package main
 
 import (
+	"crypto"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,68 +23,89 @@ func newTokenCommand() *cobra.Command {
 }
 
 type mintFlags struct {
-	sub, roles, tenant, scopes, claims string
-	keyFile, kid, issuer, audience     string
-	ttl                                time.Duration
+	sub, roles, tenant, scopes, claims  string
+	keyFile, kid, issuer, audience, typ string
+	ttl                                 time.Duration
 }
 
 func newTokenMintCommand() *cobra.Command {
 	var f mintFlags
 	cmd := &cobra.Command{
 		Use:   "mint",
-		Short: "Mint an access token with the development key, or with --key",
-		Args:  cobra.NoArgs,
+		Short: "Mint an access token with the development key of serve --dev, or with --key",
+		Long: "Mint an access token with the development key that `verdict serve --dev` created under " + devDir +
+			" in the directory it ran in (run mint from there), or with --key FILE --issuer URL.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			claims, err := f.claimSet(time.Now())
+			now := time.Now()
+			claims, err := f.claimSet(now)
 			if err != nil {
 				return err
 			}
-			var tok string
-			if f.keyFile == "" {
-				key, err := token.LoadOrCreateDevKey(devDir)
-				if err != nil {
-					return err
-				}
-				tok, err = key.Mint(claims, f.ttl)
-				if err != nil {
-					return err
-				}
-			} else {
-				signer, err := token.LoadSigningKey(f.keyFile)
-				if err != nil {
-					return err
-				}
-				if f.issuer == "" {
-					return fmt.Errorf("--issuer is required with --key")
-				}
-				claims["iss"] = f.issuer
-				claims["aud"] = f.audience
-				now := time.Now()
-				claims["iat"] = now.Unix()
-				claims["exp"] = now.Add(f.ttl).Unix()
-				if tok, err = token.Mint(signer, f.kid, claims); err != nil {
-					return err
-				}
+			signer, kid, base, err := f.signer(cmd)
+			if err != nil {
+				return err
+			}
+			// A --ttl of zero or less gives an expired token, to see how it is refused.
+			base["iat"] = now.Unix()
+			base["exp"] = now.Add(f.ttl).Unix()
+			maps.Copy(base, claims)
+			tok, err := token.MintWithType(signer, kid, f.typ, base)
+			if err != nil {
+				return err
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return err
 		},
 	}
-	fs := cmd.Flags()
-	fs.StringVar(&f.sub, "sub", "alice", "subject (sub claim)")
-	fs.StringVar(&f.roles, "roles", "", "comma-separated roles")
-	fs.StringVar(&f.tenant, "tenant", "", "tenant claim")
-	fs.StringVar(&f.scopes, "scopes", "", "space- or comma-separated scopes (scope claim)")
-	fs.StringVar(&f.claims, "claims", "", "further claims as a JSON object")
-	fs.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime")
-	fs.StringVar(&f.keyFile, "key", "", "PEM private key to sign with instead of the development key")
-	fs.StringVar(&f.kid, "kid", "", "key id for the header, with --key")
-	fs.StringVar(&f.issuer, "issuer", "", "iss claim, with --key")
-	fs.StringVar(&f.audience, "audience", "verdict", "aud claim, with --key")
+	flags := cmd.Flags()
+	flags.StringVar(&f.sub, "sub", "alice", "subject (sub claim)")
+	flags.StringVar(&f.roles, "roles", "", "comma-separated roles")
+	flags.StringVar(&f.tenant, "tenant", "", "tenant claim")
+	flags.StringVar(&f.scopes, "scopes", "", "space- or comma-separated scopes (scope claim)")
+	flags.StringVar(&f.claims, "claims", "", "further claims as a JSON object")
+	flags.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime; zero or negative mints an expired token")
+	flags.StringVar(&f.typ, "typ", "at+jwt", `header typ ("JWT" imitates IdPs such as Keycloak; "" leaves it out)`)
+	flags.StringVar(&f.keyFile, "key", "", "PEM private key to sign with instead of the development key")
+	flags.StringVar(&f.kid, "kid", "", "key id for the header, with --key (default the key's RFC 7638 thumbprint)")
+	flags.StringVar(&f.issuer, "issuer", "", "iss claim, with --key")
+	flags.StringVar(&f.audience, "audience", "verdict", "aud claim, with --key")
 	return cmd
 }
 
-// claimSet builds the caller's claims; --claims is applied last so it can set anything.
+// signer returns the key and kid to sign with and the iss and aud claims: the development
+// issuer's, or those of --key, --issuer and --audience.
+func (f *mintFlags) signer(cmd *cobra.Command) (crypto.Signer, string, map[string]any, error) {
+	if f.keyFile == "" {
+		for _, name := range []string{"issuer", "audience", "kid"} {
+			if cmd.Flags().Changed(name) {
+				return nil, "", nil, fmt.Errorf("--%s needs --key: the development key has its own", name)
+			}
+		}
+		key, err := token.LoadDevKey(devDir)
+		if errors.Is(err, fs.ErrNotExist) {
+			abs, _ := filepath.Abs(filepath.Join(devDir, token.DevKeyFile))
+			return nil, "", nil, fmt.Errorf("no development key at %s: run token mint in the directory where `verdict serve --dev` "+
+				"runs (it creates the key there), or pass --key <that directory>/%s/%s --issuer %s",
+				abs, strings.TrimPrefix(devDir, "./"), token.DevKeyFile, token.DevIssuer)
+		}
+		if err != nil {
+			return nil, "", nil, err
+		}
+		return key.Signer(), key.KeyID(), map[string]any{"iss": token.DevIssuer, "aud": token.DevAudience}, nil
+	}
+	if f.issuer == "" {
+		return nil, "", nil, fmt.Errorf("--issuer is required with --key")
+	}
+	signer, err := token.LoadSigningKey(f.keyFile)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return signer, f.kid, map[string]any{"iss": f.issuer, "aud": f.audience}, nil
+}
+
+// claimSet builds the caller's claims; --claims is applied last so it can set anything, iss,
+// aud, iat and exp included.
 func (f *mintFlags) claimSet(now time.Time) (map[string]any, error) {
 	claims := map[string]any{"sub": f.sub, "auth_time": now.Unix()}
 	if f.roles != "" {

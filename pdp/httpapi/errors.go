@@ -75,8 +75,13 @@ func classify(err error) apiError {
 	case errors.As(err, &stepUp):
 		return apiError{status: http.StatusUnauthorized, code: CodeStepUpRequired, message: "step-up authentication is required",
 			challenge: stepUp.challenge()}
+	case errors.Is(err, errNoRoute):
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied: no route rule matches the request"}
+	case errors.Is(err, errPolicyDenied):
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied by the policy"}
 	case errors.Is(err, errAccessDenied):
-		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied"}
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied,
+			message: "access denied: the original request is missing, ambiguous or has a path Verdict refuses"}
 	case errors.Is(err, engine.ErrInvalidPath):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "invalid document path"}
 	case errors.Is(err, engine.ErrInvalidInput):

@@ -13,14 +13,35 @@ import (
 // path to it (path_prefix), so everything below it is served too.
 const forwardAuthPath = "/v1/forward-auth"
 
-// Response headers of an allowed forward-auth check, for auth_request_set and authResponseHeaders.
+// Response headers of a forward-auth check, for auth_request_set and authResponseHeaders: the
+// subject of an allowed one, the decision id whenever a decision was made, and why a 403 is one.
 const (
 	headerSubject    = "X-Verdict-Subject"
 	headerDecisionID = "X-Verdict-Decision-Id"
+	headerReason     = "X-Verdict-Reason"
 )
 
-// errAccessDenied is a forward-auth deny: 403. It wraps the reason for the log.
-var errAccessDenied = errors.New("access denied")
+// Forward-auth denials: 403. errAccessDenied alone is an original request refused before any
+// route is looked up; each wraps the detail for the log.
+var (
+	errAccessDenied = errors.New("access denied")
+	errNoRoute      = fmt.Errorf("%w: no route rule matches", errAccessDenied)
+	errPolicyDenied = fmt.Errorf("%w: the policy denied the request", errAccessDenied)
+)
+
+// denialReason is the X-Verdict-Reason value of a forward-auth 403, or "" for other errors.
+func denialReason(err error) string {
+	switch {
+	case errors.Is(err, errNoRoute):
+		return "no-route"
+	case errors.Is(err, errPolicyDenied):
+		return "denied"
+	case errors.Is(err, errAccessDenied):
+		return "refused"
+	default:
+		return ""
+	}
+}
 
 // stepUpError is a deny the subject can overcome by authenticating again: forward auth answers
 // 401 with the RFC 9470 challenge.
@@ -73,7 +94,7 @@ func (a *standardAPIs) handleForwardAuth(w http.ResponseWriter, r *http.Request)
 	}
 	in, err := a.forwardInput(r)
 	if err != nil {
-		a.writeError(w, r, err)
+		a.writeDenial(w, r, err)
 		return
 	}
 	ApplyPrincipal(in, p)
@@ -88,12 +109,22 @@ func (a *standardAPIs) handleForwardAuth(w http.ResponseWriter, r *http.Request)
 			a.writeError(w, r, stepUp)
 			return
 		}
-		a.writeError(w, r, fmt.Errorf("%w: %s", errAccessDenied, strings.Join(d.Reasons, "; ")))
+		a.writeDenial(w, r, fmt.Errorf("%w: %s", errPolicyDenied, strings.Join(d.Reasons, "; ")))
 		return
 	}
 	w.Header().Set(headerSubject, p.Subject)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// writeDenial is writeError with X-Verdict-Reason set when err is a denial, since a proxy
+// such as nginx passes only the status of a 403 to the client: its reason and decision id
+// reach the proxy's logs through these headers.
+func (a *standardAPIs) writeDenial(w http.ResponseWriter, r *http.Request, err error) {
+	if reason := denialReason(err); reason != "" {
+		w.Header().Set(headerReason, reason)
+	}
+	a.writeError(w, r, err)
 }
 
 // forwardInput maps the original request through the bundle's route rules to an input
@@ -112,7 +143,7 @@ func (a *standardAPIs) forwardInput(r *http.Request) (*engine.Input, error) {
 	}
 	m := matchRoute(data.routes, o.method, o.segments)
 	if m == nil {
-		return nil, fmt.Errorf("%w: no route rule matches %s %s", errAccessDenied, o.method, o.path)
+		return nil, fmt.Errorf("%w %s %s", errNoRoute, o.method, o.path)
 	}
 	in := &engine.Input{
 		Action:   engine.Action{Name: m.rule.action, Properties: map[string]any{"method": o.method}},

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -60,6 +61,21 @@ func LoadOrCreateDevKey(dir string) (*DevKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev key: %w", err)
 	}
+	return newDevKey(dir, key)
+}
+
+// LoadDevKey loads the development key that LoadOrCreateDevKey created in dir; a missing key
+// is an error wrapping fs.ErrNotExist that names the file looked for.
+func LoadDevKey(dir string) (*DevKey, error) {
+	key, err := loadDevKey(filepath.Join(dir, DevKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("dev key: %w", err)
+	}
+	return newDevKey(dir, key)
+}
+
+// newDevKey wraps key and (re)writes the JWK Set file beside it.
+func newDevKey(dir string, key *ecdsa.PrivateKey) (*DevKey, error) {
 	kid, err := Thumbprint(&key.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("dev key: %w", err)
@@ -157,6 +173,9 @@ func writeTemp(dir, pattern string, data []byte) (string, error) {
 
 // KeyID is the development key's kid, its RFC 7638 thumbprint.
 func (d *DevKey) KeyID() string { return d.kid }
+
+// Signer is the development key, for MintWithType.
+func (d *DevKey) Signer() crypto.Signer { return d.key }
 
 // Issuer returns the configuration of the development issuer, defaults applied: issuer
 // DevIssuer, audience DevAudience, ES256 only, keys from the JWK Set file beside the key.

@@ -23,6 +23,6 @@
 // never fall back to each other. Active answers share the verified-token cache (until
 // min(exp, now + cache_ttl)); refused ones go to a small cache of their own.
 //
-// LoadOrCreateDevKey, Mint and LoadSigningKey serve `verdict serve --dev` and `verdict token
-// mint`.
+// LoadOrCreateDevKey, LoadDevKey, Mint, MintWithType and LoadSigningKey serve `verdict serve
+// --dev` and `verdict token mint`.
 package token

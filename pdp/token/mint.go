@@ -26,6 +26,12 @@ var mintRequired = []string{"iss", "aud", "exp"}
 // time.Time values of exp, iat, nbf and auth_time are converted. The algorithm follows the key:
 // RSA (2048 bits or more) → RS256, ECDSA P-256/P-384/P-521 → ES256/ES384/ES512, Ed25519 → EdDSA.
 func Mint(key crypto.Signer, kid string, claims map[string]any) (string, error) {
+	return MintWithType(key, kid, "at+jwt", claims)
+}
+
+// MintWithType is Mint with header typ set to typ instead of at+jwt, or left out when typ is
+// empty, to imitate IdPs that send typ JWT or none.
+func MintWithType(key crypto.Signer, kid, typ string, claims map[string]any) (string, error) {
 	method, err := signingMethodFor(key)
 	if err != nil {
 		return "", fmt.Errorf("mint: %w", err)
@@ -58,7 +64,11 @@ func Mint(key crypto.Signer, kid string, claims map[string]any) (string, error) 
 		}
 	}
 	t := jwt.NewWithClaims(method, c)
-	t.Header["typ"] = "at+jwt"
+	if typ == "" {
+		delete(t.Header, "typ")
+	} else {
+		t.Header["typ"] = typ
+	}
 	t.Header["kid"] = kid
 	signed, err := t.SignedString(key)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -237,5 +239,59 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 	}
 	if got := info.Mode().Perm(); got != want {
 		t.Fatalf("%s mode = %04o, want %04o", path, got, want)
+	}
+}
+
+// TestLoadDevKey: LoadDevKey finds the key LoadOrCreateDevKey made and never makes one.
+func TestLoadDevKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".verdict")
+	if _, err := LoadDevKey(dir); !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), filepath.Join(dir, DevKeyFile)) {
+		t.Fatalf("LoadDevKey of a missing key: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadDevKey created %s: %v", dir, err)
+	}
+	made, err := LoadOrCreateDevKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadDevKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.KeyID() != made.KeyID() {
+		t.Fatalf("kid %s, want %s", loaded.KeyID(), made.KeyID())
+	}
+}
+
+func TestMintWithType(t *testing.T) {
+	d, err := LoadOrCreateDevKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{"iss": DevIssuer, "aud": DevAudience, "exp": time.Now().Add(time.Hour)}
+	tests := []struct {
+		name string
+		typ  string
+		want any
+	}{
+		{name: "JWT", typ: "JWT", want: "JWT"},
+		{name: "at+jwt", typ: "at+jwt", want: "at+jwt"},
+		{name: "empty leaves it out", typ: "", want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := MintWithType(d.Signer(), d.KeyID(), tt.typ, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := parsed.Header["typ"]; got != tt.want {
+				t.Errorf("typ %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

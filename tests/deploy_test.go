@@ -1,0 +1,267 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// replaceOnce replaces old, which must occur exactly once in s: when an example changes, the
+// test says which line it no longer finds rather than testing something else.
+func replaceOnce(t *testing.T, s, old, replacement string) string {
+	t.Helper()
+	if n := strings.Count(s, old); n != 1 {
+		t.Fatalf("the example has %q %d times, want once", old, n)
+	}
+	return strings.Replace(s, old, replacement, 1)
+}
+
+// TestDeployNginx runs deploy/nginx/nginx.conf as shipped, with only its addresses, include
+// directory and log and temporary paths moved to the test's: `nginx -t` accepts it, requests
+// through it are allowed and denied by Verdict, its access log gives the reason and decision
+// id of each 403, and the keepalive to Verdict works (nginx speaks HTTP/1.1 to it and reuses
+// one connection).
+func TestDeployNginx(t *testing.T) {
+	inst, is := startStandard(t, "")
+	target, err := url.Parse(inst.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Between nginx and Verdict, a proxy that counts the connections nginx opens.
+	var conns, http10 atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	counting := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMinor == 0 {
+			http10.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	counting.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	counting.Start()
+	defer counting.Close()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "upstream %s as %s", r.URL.RequestURI(), r.Header.Get("X-Verdict-Subject"))
+	}))
+	defer upstream.Close()
+
+	raw, err := os.ReadFile("../deploy/nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy, err := filepath.Abs("../deploy/nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	conf := string(raw)
+	conf = replaceOnce(t, conf, "events {}", nginxMainDirectives(dir)+"events {}")
+	conf = replaceOnce(t, conf, "http {", "http {"+nginxHTTPDirectives(dir))
+	conf = replaceOnce(t, conf, "server 127.0.0.1:8181;", "server "+counting.Listener.Addr().String()+";")
+	conf = replaceOnce(t, conf, "server 127.0.0.1:8080;", "server "+strings.TrimPrefix(upstream.URL, "http://")+";")
+	conf = replaceOnce(t, conf, "listen 80;", "listen "+addr+";")
+	conf = replaceOnce(t, conf, "access_log /var/log/nginx/access.log verdict;", "access_log "+dir+"/verdict.log verdict;")
+	conf = replaceOnce(t, conf, "include /etc/nginx/verdict/verdict-auth.conf;", "include "+deploy+"/verdict-auth.conf;")
+	conf = replaceOnce(t, conf, "include /etc/nginx/verdict/verdict-protect.conf;", "include "+deploy+"/verdict-protect.conf;")
+	base := runNginx(t, dir, conf, addr)
+
+	alice := is.sign(t, is.claims("alice", nil))
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		body   string
+	}{
+		{name: "allowed", path: "/records/record-1", status: 200, body: "upstream /records/record-1 as alice"},
+		{name: "denied", path: "/records/record-4", status: 403},
+		{name: "no route", path: "/admin", status: 403},
+		{name: "allowed again", path: "/records/record-3", status: 200, body: "upstream /records/record-3 as alice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(t, http.MethodGet, base+tt.path, nil, bearer(alice)...)
+			if resp.Status != tt.status {
+				t.Fatalf("status %d, want %d; body %s", resp.Status, tt.status, resp.Body)
+			}
+			if tt.body != "" && string(resp.Body) != tt.body {
+				t.Errorf("body %q, want %q", resp.Body, tt.body)
+			}
+		})
+	}
+	// The access log says why each 403 is one.
+	logged, err := os.ReadFile(filepath.Join(dir, "verdict.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`"GET /records/record-4 HTTP/1.1" 403 verdict_reason=denied verdict_decision_id=[0-9a-f]{32}\n`),
+		regexp.MustCompile(`"GET /admin HTTP/1.1" 403 verdict_reason=no-route verdict_decision_id=\n`),
+	} {
+		if !want.Match(logged) {
+			t.Errorf("access log lacks %s:\n%s", want, logged)
+		}
+	}
+
+	// nginx does not read the body of a 401 or 403 to an auth subrequest and closes that
+	// connection; a 200 has none, so allowed requests share one.
+	before := conns.Load()
+	const allowed = 5
+	for range allowed {
+		if resp := do(t, http.MethodGet, base+"/records/record-1", nil, bearer(alice)...); resp.Status != 200 {
+			t.Fatalf("status %d; body %s", resp.Status, resp.Body)
+		}
+	}
+	if n := conns.Load() - before; n > 1 {
+		t.Errorf("nginx opened %d connections to Verdict for %d allowed requests, want 1 kept alive", n, allowed)
+	}
+	if n := http10.Load(); n != 0 {
+		t.Errorf("nginx sent %d subrequests as HTTP/1.0, which closes the connection after each", n)
+	}
+}
+
+// TestDeployYAML parses every YAML example in deploy/ and checks what Verdict relies on in each.
+func TestDeployYAML(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		check func(t *testing.T, docs []map[string]any)
+	}{
+		{name: "kubernetes", file: "kubernetes/verdict.yaml", check: checkKubernetes},
+		{name: "traefik", file: "traefik/dynamic.yml", check: func(t *testing.T, docs []map[string]any) {
+			auth := lookup(t, docs[0], "http", "middlewares", "verdict", "forwardAuth")
+			if auth["address"] != "http://verdict:8181/v1/forward-auth" || auth["trustForwardHeader"] != false {
+				t.Errorf("forwardAuth %v", auth)
+			}
+		}},
+		{name: "envoy", file: "envoy/envoy.yaml", check: func(t *testing.T, docs []map[string]any) {
+			listeners := lookup(t, docs[0], "static_resources")["listeners"].([]any)
+			if len(listeners) == 0 {
+				t.Fatal("no listeners")
+			}
+			chain := listeners[0].(map[string]any)["filter_chains"].([]any)[0].(map[string]any)
+			hcm := chain["filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+			authz := hcm["http_filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+			if authz["failure_mode_allow"] != false || lookup(t, authz, "http_service")["path_prefix"] != "/v1/forward-auth" {
+				t.Errorf("ext_authz %v", authz)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, err := os.ReadFile(filepath.Join("../deploy", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var docs []map[string]any
+			dec := yaml.NewDecoder(bytes.NewReader(raw))
+			for {
+				var doc map[string]any
+				if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					t.Fatalf("%s: %v", tt.file, err)
+				}
+				docs = append(docs, doc)
+			}
+			if len(docs) == 0 {
+				t.Fatalf("%s holds no document", tt.file)
+			}
+			tt.check(t, docs)
+		})
+	}
+}
+
+// checkKubernetes runs `verdict check-config` on the ConfigMap's verdict.yaml, with the
+// Secret's variables set as the Deployment maps them, and checks that its Keycloak issuer
+// accepts Keycloak's typ (docs/tokens.md, Keycloak).
+func checkKubernetes(t *testing.T, docs []map[string]any) {
+	var cfg string
+	var env []any
+	for _, doc := range docs {
+		switch doc["kind"] {
+		case "ConfigMap":
+			cfg, _ = lookup(t, doc, "data")["verdict.yaml"].(string)
+		case "Deployment":
+			containers := lookup(t, doc, "spec", "template", "spec")["containers"].([]any)
+			env, _ = containers[0].(map[string]any)["env"].([]any)
+		}
+	}
+	if cfg == "" || env == nil {
+		t.Fatal("the example lacks the ConfigMap's verdict.yaml or the container's env")
+	}
+	vars := []string{"PATH=" + os.Getenv("PATH")}
+	digest := "[" + strings.Repeat("ab", 32) + "]"
+	for _, e := range env {
+		e := e.(map[string]any)
+		if _, ok := e["valueFrom"]; ok {
+			vars = append(vars, fmt.Sprintf("%s=%s", e["name"], digest))
+		}
+	}
+	if len(vars) != 3 {
+		t.Fatalf("secret variables %v, want the admin and AuthZEN key digests", vars)
+	}
+
+	var parsed struct {
+		Tokens struct {
+			Issuers []map[string]any `yaml:"issuers"`
+		} `yaml:"tokens"`
+	}
+	if err := yaml.Unmarshal([]byte(cfg), &parsed); err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range parsed.Tokens.Issuers {
+		if strings.Contains(fmt.Sprint(is["issuer"]), "/realms/") {
+			if typ, ok := is["require_typ"]; !ok || typ != "" {
+				t.Errorf("Keycloak issuer %v: require_typ must be \"\" (Keycloak sends typ JWT), is %v", is["issuer"], typ)
+			}
+		}
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "verdict.yaml")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, verdictBin(t), "check-config", "--config", file)
+	cmd.Dir, cmd.Env = dir, vars
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "configuration ok") {
+		t.Errorf("check-config: %v\n%s", err, out)
+	}
+}
+
+// lookup follows keys through nested YAML mappings.
+func lookup(t *testing.T, m map[string]any, keys ...string) map[string]any {
+	t.Helper()
+	for _, k := range keys {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			t.Fatalf("no mapping at %q in %v", k, m)
+		}
+		m = next
+	}
+	return m
+}
