@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
@@ -101,8 +103,9 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "malformed credentials",
 			challenge: `Bearer realm="verdict", error="invalid_request"`}
 	case errors.Is(err, token.ErrInvalidToken):
-		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: "the access token is invalid",
-			challenge: `Bearer realm="verdict", error="invalid_token"`}
+		why := refusalReason(err)
+		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: why,
+			challenge: `Bearer realm="verdict", error="invalid_token", error_description=` + quoteParam(why)}
 	case errors.Is(err, context.Canceled):
 		// The client went away (or the server is shutting the request down) before an answer:
 		// no fault of the policy, and nobody reads this answer. Checked before the engine's
@@ -126,6 +129,44 @@ func classify(err error) apiError {
 	default:
 		return apiError{status: http.StatusInternalServerError, code: CodeInternal, message: "internal error"}
 	}
+}
+
+// tokenRefusals says why a token was refused, one fixed sentence per reason, first match
+// wins: the sentence names the class of fault, never a claim value, a key id or key material.
+// Read-only.
+var tokenRefusals = []struct {
+	reason error
+	why    string
+}{
+	{token.ErrRevoked, "the token has been revoked"},
+	{jwt.ErrTokenExpired, "the token expired"},
+	{jwt.ErrTokenNotValidYet, "the token is not valid yet"},
+	{jwt.ErrTokenUsedBeforeIssued, "the token's issue time is in the future"},
+	{jwt.ErrTokenInvalidAudience, "the token's audience is not accepted here"},
+	{token.ErrUnknownIssuer, "the token's issuer is not accepted here"},
+	{jwt.ErrTokenInvalidIssuer, "the token's issuer is not accepted here"},
+	{token.ErrUnknownKey, "the token is signed with a key its issuer does not publish"},
+	{token.ErrKeyAlgorithm, "the token's signing algorithm is not accepted for its key"},
+	{token.ErrType, "the token's type (typ header) is not accepted"},
+	{token.ErrHeader, "the token's header carries a parameter that is not accepted"},
+	{token.ErrLifetime, "the token's lifetime is longer than its issuer allows"},
+	{token.ErrClaim, "a claim the token needs is missing or has the wrong type"},
+	{jwt.ErrTokenRequiredClaimMissing, "a claim the token needs is missing or has the wrong type"},
+	{token.ErrTokenTooLarge, "the token is too large"},
+	{token.ErrMalformed, "the token is malformed"},
+	{jwt.ErrTokenMalformed, "the token is malformed"},
+	{jwt.ErrTokenSignatureInvalid, "the token's signature is invalid"},
+	{token.ErrInactive, "the token is not active"},
+}
+
+// refusalReason is the sentence tokenRefusals gives err, a refused token.
+func refusalReason(err error) string {
+	for _, r := range tokenRefusals {
+		if errors.Is(err, r.reason) {
+			return r.why
+		}
+	}
+	return "the access token is invalid"
 }
 
 type errorBody struct {
