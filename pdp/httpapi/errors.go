@@ -68,6 +68,7 @@ func classify(err error) apiError {
 	var scopeErr *scopeError
 	var stepUp *stepUpError
 	var tooLarge *responseTooLargeError
+	var keyErr *apiKeyError
 	switch {
 	case errors.As(err, &reqErr):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
@@ -96,6 +97,14 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusNotFound, code: CodeNotFound, message: err.Error()}
 	case errors.Is(err, errMethodNotAllow):
 		return apiError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, message: err.Error()}
+	case errors.As(err, &keyErr) && errors.Is(err, token.ErrNoCredentials):
+		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized,
+			message:   "an " + keyErr.name + " is required, as Authorization: Bearer <key> or X-API-Key: <key>",
+			challenge: `Bearer realm="verdict"`}
+	case errors.As(err, &keyErr) && errors.Is(err, token.ErrInvalidToken):
+		why := "the " + keyErr.name + " is not accepted"
+		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: why,
+			challenge: invalidTokenChallenge(why)}
 	case errors.Is(err, token.ErrNoCredentials):
 		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized, message: "a bearer token is required",
 			challenge: `Bearer realm="verdict"`}
@@ -105,7 +114,7 @@ func classify(err error) apiError {
 	case errors.Is(err, token.ErrInvalidToken):
 		why := refusalReason(err)
 		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: why,
-			challenge: `Bearer realm="verdict", error="invalid_token", error_description=` + quoteParam(why)}
+			challenge: invalidTokenChallenge(why)}
 	case errors.Is(err, context.Canceled):
 		// The client went away (or the server is shutting the request down) before an answer:
 		// no fault of the policy, and nobody reads this answer. Checked before the engine's
@@ -129,6 +138,11 @@ func classify(err error) apiError {
 	default:
 		return apiError{status: http.StatusInternalServerError, code: CodeInternal, message: "internal error"}
 	}
+}
+
+// invalidTokenChallenge is the RFC 6750 challenge of a refused credential, saying why.
+func invalidTokenChallenge(why string) string {
+	return `Bearer realm="verdict", error="invalid_token", error_description=` + quoteParam(why)
 }
 
 // tokenRefusals says why a token was refused, one fixed sentence per reason, first match
