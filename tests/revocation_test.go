@@ -438,3 +438,21 @@ func TestAdminAnswersNameTheProblem(t *testing.T) {
 	}
 	wantStatus(t, inst, is.sign(t, live), http.StatusUnauthorized)
 }
+
+// TestSubjectClaimOID configures an issuer with subject_claim: oid, as for Entra ID: the
+// subject id is the oid, so a subject revocation works on that id, not on the token's sub.
+func TestSubjectClaimOID(t *testing.T) {
+	inst, is := startWithIssuer(t, "      subject_claim: oid\n"+adminYAML(""))
+	const oid = "6a1f3c2e-0000-4000-8000-00000000a11c"
+	c := is.claims("pairwise-sub-for-this-app", merged(editorClaims, map[string]any{"oid": oid}))
+	c["iat"] = time.Now().Add(-time.Minute).Unix()
+	tok := is.sign(t, c)
+	wantStatus(t, inst, tok, http.StatusOK)
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":%q}`, e2eIssuer, c["sub"]))
+	wantStatus(t, inst, tok, http.StatusOK) // the sub claim is not the subject id here
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":%q}`, e2eIssuer, oid))
+	resp := wantStatus(t, inst, tok, http.StatusUnauthorized)
+	if !strings.Contains(string(resp.Body), "the token has been revoked") {
+		t.Errorf("body %s does not say the token was revoked", resp.Body)
+	}
+}
