@@ -394,3 +394,65 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestAdminAnswersNameTheProblem checks that the admin API's answers say what is wrong: the
+// credential really missing, the unknown field, a not_before within the promised minute of
+// skew, and a jti revocation whose exp is already past, which records nothing and says so.
+func TestAdminAnswersNameTheProblem(t *testing.T) {
+	inst, is := startWithIssuer(t, adminYAML(""))
+	now := time.Now()
+	tests := []struct {
+		name    string
+		body    string
+		key     string
+		status  int
+		message string // substring of the answer
+	}{
+		{name: "no admin key", body: fmt.Sprintf(`{"iss":%q,"sub":"alice"}`, e2eIssuer), status: 401,
+			message: "an admin API key is required"},
+		{name: "wrong admin key", key: "not-the-key", body: fmt.Sprintf(`{"iss":%q,"sub":"alice"}`, e2eIssuer), status: 401,
+			message: "the admin API key is not accepted"},
+		{name: "misspelt field", key: e2eAdminKey, body: fmt.Sprintf(`{"iss":%q,"sub":"alice","notbefore":1}`, e2eIssuer), status: 400,
+			message: `unknown field \"notbefore\"`},
+		{name: "not_before 30s ahead", key: e2eAdminKey, body: fmt.Sprintf(`{"iss":%q,"sub":"carol","not_before":%d}`, e2eIssuer, now.Add(30*time.Second).Unix()),
+			status: 200, message: `"type":"subject"`},
+		{name: "jti already expired", key: e2eAdminKey, body: fmt.Sprintf(`{"iss":%q,"jti":"gone","exp":%d}`, e2eIssuer, now.Add(-time.Hour).Unix()),
+			status: 200, message: `"note":"the token already expired; nothing recorded"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headers := []string{"Content-Type", "application/json"}
+			if tt.key != "" {
+				headers = append(headers, "X-API-Key", tt.key)
+			}
+			resp := do(t, http.MethodPost, inst.URL+"/v1/admin/revocations", strings.NewReader(tt.body), headers...)
+			if resp.Status != tt.status || !strings.Contains(string(resp.Body), tt.message) {
+				t.Errorf("status %d, body %s; want %d with %s", resp.Status, resp.Body, tt.status, tt.message)
+			}
+		})
+	}
+	live := is.claims("dave", editorClaims)
+	body := adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"jti":%q,"exp":%v}`, e2eIssuer, live["jti"], live["exp"]))
+	if _, noted := body["note"]; noted {
+		t.Errorf("a live token's revocation has a note: %v", body)
+	}
+	wantStatus(t, inst, is.sign(t, live), http.StatusUnauthorized)
+}
+
+// TestSubjectClaimOID configures an issuer with subject_claim: oid, as for Entra ID: the
+// subject id is the oid, so a subject revocation works on that id, not on the token's sub.
+func TestSubjectClaimOID(t *testing.T) {
+	inst, is := startWithIssuer(t, "      subject_claim: oid\n"+adminYAML(""))
+	const oid = "6a1f3c2e-0000-4000-8000-00000000a11c"
+	c := is.claims("pairwise-sub-for-this-app", merged(editorClaims, map[string]any{"oid": oid}))
+	c["iat"] = time.Now().Add(-time.Minute).Unix()
+	tok := is.sign(t, c)
+	wantStatus(t, inst, tok, http.StatusOK)
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":%q}`, e2eIssuer, c["sub"]))
+	wantStatus(t, inst, tok, http.StatusOK) // the sub claim is not the subject id here
+	adminRevoke(t, inst, fmt.Sprintf(`{"iss":%q,"sub":%q}`, e2eIssuer, oid))
+	resp := wantStatus(t, inst, tok, http.StatusUnauthorized)
+	if !strings.Contains(string(resp.Body), "the token has been revoked") {
+		t.Errorf("body %s does not say the token was revoked", resp.Body)
+	}
+}

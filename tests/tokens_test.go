@@ -160,6 +160,7 @@ func bearerRow(name, tok string, status int, challenge string) tokenRow {
 // from jwks_url, with a 1024-bit RSA key published beside them as "rsa-small"; max_lifetime is 1h.
 func tokenRows(t *testing.T, is *issuer, small *rsa.PrivateKey) []tokenRow {
 	const invalid = `error="invalid_token"`
+	refused := func(why string) string { return invalid + `, error_description="` + why + `"` }
 	now := time.Now()
 	claims := func(extra map[string]any) jwt.MapClaims {
 		return is.claims("alice", mergeClaims(map[string]any{"roles": []string{"editor"}, "tenant": "acme"}, extra))
@@ -196,37 +197,37 @@ func tokenRows(t *testing.T, is *issuer, small *rsa.PrivateKey) []tokenRow {
 
 		bearerRow("alg none", signAs(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, claims(nil)), 401, invalid),
 		bearerRow("HS256 signed with the RSA public key", signAs(t, jwt.SigningMethodHS256, pubPEM, nil, claims(nil)), 401, invalid),
-		bearerRow("signature from another key", signAs(t, jwt.SigningMethodRS256, other, nil, claims(nil)), 401, invalid),
+		bearerRow("signature from another key", signAs(t, jwt.SigningMethodRS256, other, nil, claims(nil)), 401, refused("the token's signature is invalid")),
 		bearerRow("tampered payload", seg[0]+"."+enc(mallory)+"."+seg[2], 401, invalid),
 		bearerRow("tampered signature", valid[:len(valid)-4]+flip(valid[len(valid)-4:]), 401, invalid),
 		bearerRow("tampered signature encoding: non-zero trailing bits", nonCanonical(valid), 401, invalid),
-		bearerRow("unknown kid after refresh", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"kid": "rsa-2"}, claims(nil)), 401, invalid),
+		bearerRow("unknown kid after refresh", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"kid": "rsa-2"}, claims(nil)), 401, refused("the token is signed with a key its issuer does not publish")),
 		bearerRow("kid with path characters", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"kid": "../../../../etc/passwd"}, claims(nil)), 401, invalid),
 		bearerRow("kid with SQL characters", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"kid": "rsa-1' OR '1'='1"}, claims(nil)), 401, invalid),
-		bearerRow("jku header", header("jku", "https://evil.test/jwks.json"), 401, invalid),
+		bearerRow("jku header", header("jku", "https://evil.test/jwks.json"), 401, refused("the token's header carries a parameter that is not accepted")),
 		bearerRow("x5u header", header("x5u", "https://evil.test/cert.pem"), 401, invalid),
 		bearerRow("jwk header", header("jwk", map[string]any{"kty": "RSA", "n": "AQAB", "e": "AQAB"}), 401, invalid),
 		bearerRow("x5c header", header("x5c", []string{"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"}), 401, invalid),
 		bearerRow("crit header", header("crit", []string{"exp"}), 401, invalid),
 		bearerRow("b64 false", header("b64", false), 401, invalid),
 		bearerRow("nested cty JWT", header("cty", "JWT"), 401, invalid),
-		bearerRow("expired", is.sign(t, claims(map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})), 401, invalid),
-		bearerRow("nbf in the future", is.sign(t, claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()})), 401, invalid),
-		bearerRow("iat in the future", is.sign(t, claims(map[string]any{"iat": now.Add(5 * time.Minute).Unix()})), 401, invalid),
-		bearerRow("missing exp", is.sign(t, without(claims(nil), "exp")), 401, invalid),
-		bearerRow("lifetime over max_lifetime", is.sign(t, claims(map[string]any{"exp": now.Add(2 * time.Hour).Unix()})), 401, invalid),
-		bearerRow("wrong iss", is.sign(t, claims(map[string]any{"iss": "https://evil.test"})), 401, invalid),
-		bearerRow("wrong aud", is.sign(t, claims(map[string]any{"aud": "billing"})), 401, invalid),
+		bearerRow("expired", is.sign(t, claims(map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})), 401, refused("the token expired")),
+		bearerRow("nbf in the future", is.sign(t, claims(map[string]any{"nbf": now.Add(5 * time.Minute).Unix()})), 401, refused("the token is not valid yet")),
+		bearerRow("iat in the future", is.sign(t, claims(map[string]any{"iat": now.Add(5 * time.Minute).Unix()})), 401, refused("the token's issue time is in the future")),
+		bearerRow("missing exp", is.sign(t, without(claims(nil), "exp")), 401, refused("a claim the token needs is missing or has the wrong type")),
+		bearerRow("lifetime over max_lifetime", is.sign(t, claims(map[string]any{"exp": now.Add(2 * time.Hour).Unix()})), 401, refused("the token's lifetime is longer than its issuer allows")),
+		bearerRow("wrong iss", is.sign(t, claims(map[string]any{"iss": "https://evil.test"})), 401, refused("the token's issuer is not accepted here")),
+		bearerRow("wrong aud", is.sign(t, claims(map[string]any{"aud": "billing"})), 401, refused("the token's audience is not accepted here")),
 		bearerRow("missing aud", is.sign(t, without(claims(nil), "aud")), 401, invalid),
-		bearerRow("typ JWT where at+jwt is required", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"typ": "JWT"}, claims(nil)), 401, invalid),
+		bearerRow("typ JWT where at+jwt is required", signAs(t, jwt.SigningMethodRS256, is.RSA, map[string]any{"typ": "JWT"}, claims(nil)), 401, refused("the token's type (typ header) is not accepted")),
 		bearerRow("signed EXP beside an expired exp", is.sign(t, claims(map[string]any{
 			"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix(), "EXP": now.Add(time.Hour).Unix()})), 401, invalid),
 		bearerRow("duplicate claims", signRawRS256(t, is, `{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}`,
 			string(validJSON[:len(validJSON)-1])+`,"sub":"mallory"}`), 401, invalid),
 		bearerRow("RSA 1024-bit key published in the JWKS", signAs(t, jwt.SigningMethodRS256, small, map[string]any{"kid": "rsa-small"}, claims(nil)), 401, invalid),
 		bearerRow("ECDSA r = s = 0", esSeg[0]+"."+esSeg[1]+"."+enc(make([]byte, 64)), 401, invalid),
-		bearerRow("over the size cap", is.sign(t, claims(map[string]any{"pad": strings.Repeat("x", 9000)})), 401, invalid),
-		bearerRow("opaque token without introspection", "2YotnFZFEjr1zCsicMWpAA", 401, invalid),
+		bearerRow("over the size cap", is.sign(t, claims(map[string]any{"pad": strings.Repeat("x", 9000)})), 401, refused("the token is too large")),
+		bearerRow("opaque token without introspection", "2YotnFZFEjr1zCsicMWpAA", 401, refused("the token is malformed")),
 		{name: "two Authorization headers", auth: []string{"Bearer " + valid, "Bearer " + valid}, status: 400, challenge: `error="invalid_request"`},
 	}
 }
@@ -304,6 +305,13 @@ func checkTokenAnswer(t *testing.T, row tokenRow, resp response) {
 	}
 	if got := resp.Header.Get("WWW-Authenticate"); !strings.Contains(got, row.challenge) {
 		t.Errorf("WWW-Authenticate %q lacks %q", got, row.challenge)
+	}
+	// The body's message is the challenge's error_description, word for word.
+	if _, why, ok := strings.Cut(row.challenge, `error_description="`); ok {
+		why = strings.TrimSuffix(why, `"`)
+		if msg := resp.json(t)["error"].(map[string]any)["message"]; msg != why {
+			t.Errorf("message %q, want %q", msg, why)
+		}
 	}
 	for _, a := range row.auth {
 		if tok := strings.TrimPrefix(a, "Bearer "); strings.Contains(string(resp.Body), tok) {

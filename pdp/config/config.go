@@ -131,6 +131,9 @@ type Issuer struct {
 	RequiredClaims []string `yaml:"required_claims"`
 	// Claims maps subject property names to dotted claim paths (roles: realm_access.roles).
 	Claims map[string]string `yaml:"claims"`
+	// SubjectClaim names the top-level string claim that is the subject id; empty means
+	// DefaultSubjectClaim (sub). Entra ID's stable user id is oid.
+	SubjectClaim string `yaml:"subject_claim"`
 	// RefreshInterval is how often a remote key set is refetched.
 	RefreshInterval time.Duration `yaml:"refresh_interval"`
 	// RefreshRateLimit is the least time between two refreshes caused by unknown key ids (or by

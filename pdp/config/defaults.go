@@ -33,6 +33,7 @@ const (
 	DefaultLeeway           = 30 * time.Second
 	MaxLeeway               = 5 * time.Minute
 	DefaultTyp              = "at+jwt"
+	DefaultSubjectClaim     = "sub"
 	DefaultRefreshInterval  = 15 * time.Minute
 	DefaultRefreshRateLimit = 10 * time.Second
 	DefaultFetchTimeout     = 5 * time.Second
@@ -154,6 +155,7 @@ func (is *Issuer) SetDefaults() {
 	setDefault(&is.RefreshRateLimit, DefaultRefreshRateLimit)
 	setDefault(&is.FetchTimeout, DefaultFetchTimeout)
 	setDefault(&is.MaxJWKSBytes, DefaultMaxJWKSBytes)
+	setDefault(&is.SubjectClaim, DefaultSubjectClaim)
 	is.Claims = withDefaultClaims(is.Claims)
 }
 

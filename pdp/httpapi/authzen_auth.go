@@ -31,6 +31,16 @@ func (e *scopeError) challenge() string {
 	return fmt.Sprintf(`Bearer realm="verdict", error="insufficient_scope", scope=%s`, quoteParam(e.scope))
 }
 
+// apiKeyError is a missing or refused API key; name says which key ("admin API key"), so the
+// answer names the credential really wanted rather than a bearer token.
+type apiKeyError struct {
+	name string
+	err  error
+}
+
+func (e *apiKeyError) Error() string { return e.name + ": " + e.err.Error() }
+func (e *apiKeyError) Unwrap() error { return e.err }
+
 // pepAuth authenticates the policy enforcement point calling the AuthZEN API and the Data API,
 // where the caller asserts the subject: none trusts every caller, api_key wants a key whose
 // SHA-256 is configured, jwt wants a token of the configured issuer carrying the scope.
@@ -39,10 +49,12 @@ type pepAuth struct {
 	mode string
 	// keys are the SHA-256 digests of accepted API keys.
 	keys [][]byte
+	// keyName names the key in errors: "API key", "admin API key".
+	keyName string
 }
 
 func newPEPAuth(s *Server) *pepAuth {
-	return &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth, keys: parseDigests(s.cfg.AuthZEN.APIKeysSHA256)}
+	return &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth, keys: parseDigests(s.cfg.AuthZEN.APIKeysSHA256), keyName: "API key"}
 }
 
 // check authenticates r, returning an error the one classifier maps to 401 or 403.
@@ -66,7 +78,7 @@ func (a *pepAuth) checkAPIKey(r *http.Request) error {
 	if key == "" {
 		var err error
 		if key, err = token.BearerToken(r.Header, a.s.cfg.Tokens.MaxTokenBytes); err != nil {
-			return err
+			return &apiKeyError{name: a.keyName, err: err}
 		}
 	}
 	sum := sha256.Sum256([]byte(key))
@@ -75,7 +87,7 @@ func (a *pepAuth) checkAPIKey(r *http.Request) error {
 		match |= subtle.ConstantTimeCompare(sum[:], k)
 	}
 	if match != 1 {
-		return fmt.Errorf("%w: unknown API key", token.ErrInvalidToken)
+		return &apiKeyError{name: a.keyName, err: fmt.Errorf("%w: unknown key", token.ErrInvalidToken)}
 	}
 	return nil
 }

@@ -28,13 +28,14 @@ func TestPEPAuthentication(t *testing.T) {
 		headers   []string
 		status    int
 		challenge string
+		message   string // substring of the answer
 	}{
 		{name: "none trusts the caller", status: 200},
 		{name: "api key as a bearer token", edit: apiKey, headers: []string{"Authorization", "Bearer pep-secret-1"}, status: 200},
 		{name: "api key in X-API-Key", edit: apiKey, headers: []string{"X-API-Key", "pep-secret-1"}, status: 200},
 		{name: "wrong api key", edit: apiKey, headers: []string{"X-API-Key", "pep-secret-2"}, status: 401,
-			challenge: `error="invalid_token"`},
-		{name: "no api key", edit: apiKey, status: 401, challenge: `Bearer realm="verdict"`},
+			challenge: `error="invalid_token"`, message: "the API key is not accepted"},
+		{name: "no api key", edit: apiKey, status: 401, challenge: `Bearer realm="verdict"`, message: "an API key is required"},
 		{name: "api key on search", edit: apiKey, path: pathSearchAction, status: 401, challenge: `Bearer realm="verdict"`},
 		{name: "api key on the Data API", edit: apiKey, path: "/v1/data/fixture/greeting", status: 401, challenge: `Bearer realm="verdict"`},
 		{name: "PEP token", edit: jwt, headers: []string{"Authorization", "Bearer pep-token"}, status: 200},
@@ -44,7 +45,7 @@ func TestPEPAuthentication(t *testing.T) {
 			challenge: `error="invalid_token"`},
 		{name: "invalid PEP token", edit: jwt, headers: []string{"Authorization", "Bearer forged"}, status: 401,
 			challenge: `error="invalid_token"`},
-		{name: "no PEP token", edit: jwt, status: 401, challenge: `Bearer realm="verdict"`},
+		{name: "no PEP token", edit: jwt, status: 401, challenge: `Bearer realm="verdict"`, message: "a bearer token is required"},
 		// config.Validate refuses unknown modes; a Server built without it still trusts no one.
 		{name: "unknown mode", edit: func(c *config.Config) { c.AuthZEN.PEPAuth = "mtls" }, status: 500},
 	}
@@ -61,6 +62,9 @@ func TestPEPAuthentication(t *testing.T) {
 			}
 			if got := rec.Header().Get("WWW-Authenticate"); !strings.Contains(got, tt.challenge) {
 				t.Errorf("WWW-Authenticate %q lacks %q", got, tt.challenge)
+			}
+			if !strings.Contains(rec.Body.String(), tt.message) {
+				t.Errorf("answer %s lacks %q", rec.Body, tt.message)
 			}
 		})
 	}

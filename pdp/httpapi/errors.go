@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
@@ -66,6 +68,7 @@ func classify(err error) apiError {
 	var scopeErr *scopeError
 	var stepUp *stepUpError
 	var tooLarge *responseTooLargeError
+	var keyErr *apiKeyError
 	switch {
 	case errors.As(err, &reqErr):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
@@ -99,6 +102,14 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusNotFound, code: CodeNotFound, message: err.Error()}
 	case errors.Is(err, errMethodNotAllow):
 		return apiError{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, message: err.Error()}
+	case errors.As(err, &keyErr) && errors.Is(err, token.ErrNoCredentials):
+		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized,
+			message:   "an " + keyErr.name + " is required, as Authorization: Bearer <key> or X-API-Key: <key>",
+			challenge: `Bearer realm="verdict"`}
+	case errors.As(err, &keyErr) && errors.Is(err, token.ErrInvalidToken):
+		why := "the " + keyErr.name + " is not accepted"
+		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: why,
+			challenge: invalidTokenChallenge(why)}
 	case errors.Is(err, token.ErrNoCredentials):
 		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized, message: "a bearer token is required",
 			challenge: `Bearer realm="verdict"`}
@@ -106,8 +117,9 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: "malformed credentials",
 			challenge: `Bearer realm="verdict", error="invalid_request"`}
 	case errors.Is(err, token.ErrInvalidToken):
-		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: "the access token is invalid",
-			challenge: `Bearer realm="verdict", error="invalid_token"`}
+		why := refusalReason(err)
+		return apiError{status: http.StatusUnauthorized, code: CodeInvalidToken, message: why,
+			challenge: invalidTokenChallenge(why)}
 	case errors.Is(err, context.Canceled):
 		// The client went away (or the server is shutting the request down) before an answer:
 		// no fault of the policy, and nobody reads this answer. Checked before the engine's
@@ -131,6 +143,49 @@ func classify(err error) apiError {
 	default:
 		return apiError{status: http.StatusInternalServerError, code: CodeInternal, message: "internal error"}
 	}
+}
+
+// invalidTokenChallenge is the RFC 6750 challenge of a refused credential, saying why.
+func invalidTokenChallenge(why string) string {
+	return `Bearer realm="verdict", error="invalid_token", error_description=` + quoteParam(why)
+}
+
+// tokenRefusals says why a token was refused, one fixed sentence per reason, first match
+// wins: the sentence names the class of fault, never a claim value, a key id or key material.
+// Read-only.
+var tokenRefusals = []struct {
+	reason error
+	why    string
+}{
+	{token.ErrRevoked, "the token has been revoked"},
+	{jwt.ErrTokenExpired, "the token expired"},
+	{jwt.ErrTokenNotValidYet, "the token is not valid yet"},
+	{jwt.ErrTokenUsedBeforeIssued, "the token's issue time is in the future"},
+	{jwt.ErrTokenInvalidAudience, "the token's audience is not accepted here"},
+	{token.ErrUnknownIssuer, "the token's issuer is not accepted here"},
+	{jwt.ErrTokenInvalidIssuer, "the token's issuer is not accepted here"},
+	{token.ErrUnknownKey, "the token is signed with a key its issuer does not publish"},
+	{token.ErrKeyAlgorithm, "the token's signing algorithm is not accepted for its key"},
+	{token.ErrType, "the token's type (typ header) is not accepted"},
+	{token.ErrHeader, "the token's header carries a parameter that is not accepted"},
+	{token.ErrLifetime, "the token's lifetime is longer than its issuer allows"},
+	{token.ErrClaim, "a claim the token needs is missing or has the wrong type"},
+	{jwt.ErrTokenRequiredClaimMissing, "a claim the token needs is missing or has the wrong type"},
+	{token.ErrTokenTooLarge, "the token is too large"},
+	{token.ErrMalformed, "the token is malformed"},
+	{jwt.ErrTokenMalformed, "the token is malformed"},
+	{jwt.ErrTokenSignatureInvalid, "the token's signature is invalid"},
+	{token.ErrInactive, "the token is not active"},
+}
+
+// refusalReason is the sentence tokenRefusals gives err, a refused token.
+func refusalReason(err error) string {
+	for _, r := range tokenRefusals {
+		if errors.Is(err, r.reason) {
+			return r.why
+		}
+	}
+	return "the access token is invalid"
 }
 
 type errorBody struct {

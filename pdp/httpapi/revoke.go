@@ -111,10 +111,16 @@ func (s *Server) revokeForm(w http.ResponseWriter, r *http.Request) (string, err
 	return tok, nil
 }
 
+// alreadyExpired is the note of a jti revocation whose exp is past: no token it matches can
+// still be accepted, so the store kept nothing.
+const alreadyExpired = "the token already expired; nothing recorded"
+
 // revocationResponse is what the admin endpoint recorded.
 type revocationResponse struct {
 	Type string `json:"type"`
 	revocation.Record
+	// Note says why nothing was recorded, when nothing was.
+	Note string `json:"note,omitempty"`
 }
 
 // handleAdminRevocation revokes one token, {"iss", "jti", "exp"?}, or everything a subject was
@@ -148,6 +154,9 @@ func (s *Server) handleAdminRevocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp.Record = rec
+	if req.Expires != nil && !rec.Expires.After(now) {
+		resp.Note = alreadyExpired
+	}
 	writeJSON(w, http.StatusOK, resp)
 }
 

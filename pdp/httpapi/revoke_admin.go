@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 )
@@ -22,7 +21,8 @@ type adminAuth struct {
 }
 
 func newAdminAuth(s *Server) *adminAuth {
-	return &adminAuth{keys: &pepAuth{s: s, mode: pepAuthAPIKey, keys: parseDigests(s.cfg.Admin.APIKeysSHA256)}}
+	return &adminAuth{keys: &pepAuth{s: s, mode: pepAuthAPIKey, keys: parseDigests(s.cfg.Admin.APIKeysSHA256),
+		keyName: "admin API key"}}
 }
 
 // parseDigests decodes hex SHA-256 digests, skipping any that are not (config validation has
@@ -43,10 +43,7 @@ func (a *adminAuth) check(r *http.Request) error {
 	if len(a.keys.keys) == 0 {
 		return errAdminDisabled
 	}
-	if err := a.keys.checkAPIKey(r); err != nil {
-		return fmt.Errorf("admin API key: %w", err)
-	}
-	return nil
+	return a.keys.checkAPIKey(r)
 }
 
 // wrap serves next only to authenticated admins.

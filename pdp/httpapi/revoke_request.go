@@ -30,8 +30,8 @@ func (req *revocationRequest) UnmarshalJSON(b []byte) error {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode((*plain)(req)); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return badRequest("unknown field; the fields are iss, jti, exp, sub and not_before")
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return badRequest("unknown field " + name + "; the fields are iss, jti, exp, sub and not_before")
 		}
 		return err
 	}

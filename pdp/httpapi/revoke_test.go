@@ -118,15 +118,18 @@ func TestAdminAuth(t *testing.T) {
 		status    int
 		code      string
 		challenge string
+		message   string // substring of error.message
 	}{
 		{name: "admin API disabled", headers: []string{"X-API-Key", adminKey}, status: 403, code: CodeAccessDenied},
-		{name: "no key", digests: withKeys, status: 401, code: CodeUnauthorized, challenge: `Bearer realm="verdict"`},
+		{name: "no key", digests: withKeys, status: 401, code: CodeUnauthorized, challenge: `Bearer realm="verdict"`,
+			message: "an admin API key is required"},
 		{name: "wrong bearer key", digests: withKeys, headers: []string{"Authorization", "Bearer wrong-key"}, status: 401,
-			code: CodeInvalidToken, challenge: `error="invalid_token"`},
+			code: CodeInvalidToken, challenge: `error="invalid_token", error_description="the admin API key is not accepted"`,
+			message: "the admin API key is not accepted"},
 		{name: "wrong X-API-Key", digests: withKeys, headers: []string{"X-API-Key", "wrong-key"}, status: 401,
-			code: CodeInvalidToken, challenge: `error="invalid_token"`},
+			code: CodeInvalidToken, challenge: `error="invalid_token"`, message: "the admin API key is not accepted"},
 		{name: "another scheme", digests: withKeys, headers: []string{"Authorization", "Basic " + adminKey}, status: 401,
-			code: CodeUnauthorized, challenge: `Bearer realm="verdict"`},
+			code: CodeUnauthorized, challenge: `Bearer realm="verdict"`, message: "an admin API key is required"},
 		{name: "the digest itself as key", digests: withKeys, headers: []string{"X-API-Key", digestOf(adminKey)}, status: 401,
 			code: CodeInvalidToken},
 		{name: "bearer key", digests: withKeys, headers: []string{"Authorization", "Bearer " + adminKey}, status: 200},
@@ -146,8 +149,12 @@ func TestAdminAuth(t *testing.T) {
 					t.Fatalf("status %d, want %d; body %s", rec.Code, tt.status, rec.Body)
 				}
 				if tt.status != 200 {
-					if got := jsonBody(t, rec)["error"].(map[string]any)["code"]; got != tt.code {
-						t.Errorf("code %v, want %s", got, tt.code)
+					e := jsonBody(t, rec)["error"].(map[string]any)
+					if e["code"] != tt.code {
+						t.Errorf("code %v, want %s", e["code"], tt.code)
+					}
+					if msg, _ := e["message"].(string); !strings.Contains(msg, tt.message) {
+						t.Errorf("message %q lacks %q", msg, tt.message)
 					}
 					if len(rev.calls) != 0 {
 						t.Errorf("an unauthenticated request revoked %v", rev.calls)
@@ -232,6 +239,7 @@ func TestAdminRevocationEndpoint(t *testing.T) {
 		code     string
 		want     *revocation.Record
 		wantType string
+		message  string // substring of the answer
 	}{
 		{name: "jti with exp in seconds", body: `{"iss":"` + revokeIss + `","jti":"j1","exp":1800003600}`, status: 200,
 			want: &revocation.Record{Issuer: revokeIss, TokenID: "j1", Expires: revokeNow.Add(time.Hour)}, wantType: "token"},
@@ -250,7 +258,16 @@ func TestAdminRevocationEndpoint(t *testing.T) {
 		{name: "jti with not_before", body: `{"iss":"` + revokeIss + `","jti":"j","not_before":1}`, status: 400, code: CodeInvalidRequest},
 		{name: "sub with exp", body: `{"iss":"` + revokeIss + `","sub":"s","exp":1800003600}`, status: 400, code: CodeInvalidRequest},
 		{name: "not_before in the future", body: `{"iss":"` + revokeIss + `","sub":"s","not_before":1800003600}`, status: 400, code: CodeInvalidRequest},
-		{name: "misspelt field", body: `{"iss":"` + revokeIss + `","sub":"s","notbefore":1}`, status: 400, code: CodeInvalidRequest},
+		{name: "misspelt field", body: `{"iss":"` + revokeIss + `","sub":"s","notbefore":1}`, status: 400, code: CodeInvalidRequest,
+			message: `unknown field \"notbefore\"`},
+		{name: "not_before 30s ahead, within the minute of skew", body: fmt.Sprintf(`{"iss":%q,"sub":"s","not_before":%d}`, revokeIss, revokeClock+30),
+			status: 200, want: &revocation.Record{Issuer: revokeIss, Subject: "s", NotBefore: revokeNow.Add(30 * time.Second)}, wantType: "subject"},
+		{name: "not_before a minute ahead", body: fmt.Sprintf(`{"iss":%q,"sub":"s","not_before":%d}`, revokeIss, revokeClock+60),
+			status: 200, want: &revocation.Record{Issuer: revokeIss, Subject: "s", NotBefore: revokeNow.Add(time.Minute)}, wantType: "subject"},
+		{name: "not_before 61s ahead", body: fmt.Sprintf(`{"iss":%q,"sub":"s","not_before":%d}`, revokeIss, revokeClock+61),
+			status: 400, code: CodeInvalidRequest, message: "future"},
+		{name: "jti whose exp is past", body: fmt.Sprintf(`{"iss":%q,"jti":"j1","exp":%d}`, revokeIss, past.Unix()), status: 200,
+			want: &revocation.Record{Issuer: revokeIss, TokenID: "j1", Expires: past}, wantType: "token", message: alreadyExpired},
 		{name: "bad date", body: `{"iss":"` + revokeIss + `","jti":"j","exp":"tomorrow"}`, status: 400, code: CodeInvalidRequest},
 		{name: "iss of the wrong type", body: `{"iss":5,"jti":"j"}`, status: 400, code: CodeInvalidRequest},
 		{name: "malformed JSON", body: `{"iss":`, status: 400, code: CodeInvalidRequest},
@@ -264,6 +281,9 @@ func TestAdminRevocationEndpoint(t *testing.T) {
 			rec := send(t, s, http.MethodPost, pathAdminRevocations, tt.body, auth...)
 			checkRevocation(t, rec.Code, rec.Body.String(), tt.status, tt.code)
 			checkCalls(t, rev, tt.want)
+			if !strings.Contains(rec.Body.String(), tt.message) {
+				t.Errorf("answer %s lacks %s", rec.Body, tt.message)
+			}
 			if tt.wantType != "" {
 				body := jsonBody(t, rec)
 				if body["type"] != tt.wantType || body["iss"] != revokeIss {
@@ -293,9 +313,15 @@ func TestRevocationEndpointsNeedAStore(t *testing.T) {
 // test ends.
 func openFileStore(t *testing.T) *revocation.Store {
 	t.Helper()
+	return openFileStoreAt(t, nil)
+}
+
+// openFileStoreAt opens a file store whose clock is now (nil: time.Now).
+func openFileStoreAt(t *testing.T, now func() time.Time) *revocation.Store {
+	t.Helper()
 	cfg := revocation.ConfigFrom(config.Default())
 	cfg.Path = filepath.Join(t.TempDir(), "revocations.db")
-	store, err := revocation.Open(context.Background(), cfg, revocation.Deps{})
+	store, err := revocation.Open(context.Background(), cfg, revocation.Deps{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +350,36 @@ func TestRevokeWithStore(t *testing.T) {
 	body := jsonBody(t, rec)
 	if body["not_before"] != revokeNow.Format(time.RFC3339) || body["expires_at"] == nil {
 		t.Errorf("response %s", rec.Body)
+	}
+}
+
+// TestAdminRevocationOfExpiredToken revokes jtis through a real store on the server's clock:
+// one whose exp (plus the leeway) is past is not recorded, and the answer says so.
+func TestAdminRevocationOfExpiredToken(t *testing.T) {
+	store := openFileStoreAt(t, func() time.Time { return revokeNow })
+	s := newRevokeServer(t, []string{digestOf(adminKey)}, store)
+	tests := []struct {
+		name    string
+		exp     time.Time
+		revoked bool
+	}{
+		{name: "exp an hour past", exp: revokeNow.Add(-time.Hour)},
+		{name: "exp an hour ahead", exp: revokeNow.Add(time.Hour), revoked: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			jti := "j-" + tt.name
+			rec := send(t, s, http.MethodPost, pathAdminRevocations, fmt.Sprintf(`{"iss":%q,"jti":%q,"exp":%d}`, revokeIss, jti, tt.exp.Unix()),
+				"X-API-Key", adminKey)
+			checkRevocation(t, rec.Code, rec.Body.String(), 200, "")
+			if note, _ := jsonBody(t, rec)["note"].(string); (note == alreadyExpired) == tt.revoked {
+				t.Errorf("answer %s, revoked %v", rec.Body, tt.revoked)
+			}
+			p := &token.Principal{Issuer: revokeIss, Subject: "alice", TokenID: jti}
+			if revoked, err := store.Revoked(context.Background(), p); err != nil || revoked != tt.revoked {
+				t.Errorf("Revoked = %v, %v; want %v", revoked, err, tt.revoked)
+			}
+		})
 	}
 }
 

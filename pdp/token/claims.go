@@ -37,7 +37,7 @@ var propertyKinds = map[string]propertyKind{
 }
 
 // principal builds the Principal of claims that key kid verified, through the issuer's claim
-// mapping.
+// mapping; its Subject is the issuer's subject claim (sub unless subject_claim says otherwise).
 func (is *issuer) principal(c jwt.MapClaims, kid string) *Principal {
 	p := &Principal{
 		Kind:       "jwt",
@@ -46,7 +46,7 @@ func (is *issuer) principal(c jwt.MapClaims, kid string) *Principal {
 		Claims:     map[string]any(c),
 		Properties: mapClaims(c, is.claims),
 	}
-	p.Subject, _ = c["sub"].(string)
+	p.Subject, _ = c[is.subjectClaim].(string)
 	p.TokenID, _ = c["jti"].(string)
 	if exp, _ := c.GetExpirationTime(); exp != nil {
 		p.ExpiresAt = exp.Time

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strconv"
 	"strings"
@@ -118,3 +119,42 @@ func TestPrincipal(t *testing.T) {
 }
 
 func jsonInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestSubjectClaim checks that an issuer's subject_claim names the claim the subject id comes
+// from (Entra ID's oid), and that the claim, like sub, must be a string when present.
+func TestSubjectClaim(t *testing.T) {
+	tests := []struct {
+		name         string
+		subjectClaim string
+		claims       clm
+		want         string
+		wantErr      error
+	}{
+		{name: "default is sub", claims: clm{"oid": "00000000-0000-0000-0000-00000000a11c"}, want: "alice"},
+		{name: "oid", subjectClaim: "oid", claims: clm{"oid": "00000000-0000-0000-0000-00000000a11c"},
+			want: "00000000-0000-0000-0000-00000000a11c"},
+		{name: "sub explicitly", subjectClaim: "sub", claims: clm{"oid": "x"}, want: "alice"},
+		{name: "subject claim absent", subjectClaim: "oid", want: ""},
+		{name: "subject claim not a string", subjectClaim: "oid", claims: clm{"oid": 42}, wantErr: ErrClaim},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.cfg.Issuers[0].SubjectClaim = tt.subjectClaim
+			v := f.verifier(t, Deps{})
+			p, err := v.Verify(context.Background(), f.rs256(t, nil, claims(tt.claims)))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || !errors.Is(err, ErrInvalidToken) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Subject != tt.want {
+				t.Errorf("Subject = %q, want %q", p.Subject, tt.want)
+			}
+		})
+	}
+}

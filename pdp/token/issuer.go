@@ -1,6 +1,7 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,13 +23,15 @@ var allowedAlgorithms = []string{
 
 // issuer verifies the tokens of one configured issuer with its own parser and keys only.
 type issuer struct {
-	name        string
-	parser      *jwt.Parser
-	keys        keySource
-	requireTyp  string
-	claims      map[string]string
-	required    []string
-	maxLifetime time.Duration
+	name       string
+	parser     *jwt.Parser
+	keys       keySource
+	requireTyp string
+	claims     map[string]string
+	// subjectClaim is the claim whose string value is Principal.Subject.
+	subjectClaim string
+	required     []string
+	maxLifetime  time.Duration
 }
 
 // newIssuer builds an issuer from its configuration, re-checking what config validation already
@@ -76,11 +79,12 @@ func newIssuer(cfg config.Issuer, rt verifierEnv) (*issuer, error) {
 			jwt.WithJSONNumber(),
 			jwt.WithTimeFunc(rt.now),
 		),
-		keys:        keys,
-		requireTyp:  requireTyp,
-		claims:      claims,
-		required:    slices.Clone(cfg.RequiredClaims),
-		maxLifetime: cfg.MaxLifetime,
+		keys:         keys,
+		requireTyp:   requireTyp,
+		claims:       claims,
+		subjectClaim: cmp.Or(cfg.SubjectClaim, config.DefaultSubjectClaim),
+		required:     slices.Clone(cfg.RequiredClaims),
+		maxLifetime:  cfg.MaxLifetime,
 	}, nil
 }
 
@@ -201,6 +205,9 @@ func checkStringClaims(c map[string]any, names ...string) error {
 // and its max_lifetime.
 func (is *issuer) checkClaims(c jwt.MapClaims) error {
 	if err := checkStringClaims(c, stringClaims...); err != nil {
+		return err
+	}
+	if err := checkStringClaims(c, is.subjectClaim); err != nil {
 		return err
 	}
 	if err := checkTimeClaims(c); err != nil {

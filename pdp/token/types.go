@@ -60,7 +60,8 @@ type Principal struct {
 	// token the introspection answer's iss, or tokens.introspection.issuer when it has none
 	// (empty when neither is set).
 	Issuer string
-	// Subject is the sub claim.
+	// Subject is the subject id: the claim the issuer's subject_claim names (sub by default),
+	// or the introspection answer's sub.
 	Subject string
 	// Properties are the subject properties built through the issuer's claim mapping (roles,
 	// tenant, scopes, amr, acr, auth_time, client_id, clearance, and any configured extra).
