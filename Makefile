@@ -5,6 +5,9 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 COVERAGE_THRESHOLD ?= 90
 FUZZTIME ?= 50000x
+# ADDR is the address `make run` listens on: make run ADDR=127.0.0.1:9000. Empty keeps the
+# configured server.addr (127.0.0.1:8181 by default).
+ADDR ?=
 
 .PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load bench-load token-memory clean
 
@@ -14,7 +17,7 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/verdict
 
 run: build
-	./$(BIN) serve --dev
+	./$(BIN) serve --dev $(if $(ADDR),--addr $(ADDR))
 
 test: lint test-unit test-rego test-e2e fuzz
 

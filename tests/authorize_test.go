@@ -124,6 +124,7 @@ func TestTokenAndRequestErrors(t *testing.T) {
 		body      string
 		status    int
 		challenge string // substring of WWW-Authenticate
+		message   string // substring of error.message
 	}{
 		{name: "valid control token", headers: bearer(valid), body: readBody, status: 200},
 		{name: "no token", body: readBody, status: 401, challenge: `Bearer realm="verdict"`},
@@ -131,6 +132,8 @@ func TestTokenAndRequestErrors(t *testing.T) {
 			body: `{"action":"read","context":{"pad":"` + strings.Repeat("x", 4096) + `"}}`, status: 413},
 		{name: "malformed JSON", headers: bearer(valid), body: `{"action":`, status: 400},
 		{name: "missing resource", headers: bearer(valid), body: `{"action":"read"}`, status: 400},
+		{name: "missing resource id", headers: bearer(valid), body: `{"action":"read","resource":{"type":"document","properties":{"tenant":"acme"}}}`,
+			status: 400, message: "resource.id is required"},
 		{name: "not JSON", headers: append(bearer(valid), "Content-Type", "text/plain"), body: readBody, status: 415},
 	}
 	for _, tt := range tests {
@@ -148,8 +151,12 @@ func TestTokenAndRequestErrors(t *testing.T) {
 			}
 			if tt.status != 200 {
 				body := resp.json(t)
-				if _, ok := body["error"].(map[string]any); !ok {
+				e, ok := body["error"].(map[string]any)
+				if !ok {
 					t.Errorf("error body %s has no error object", resp.Body)
+				}
+				if msg, _ := e["message"].(string); !strings.Contains(msg, tt.message) {
+					t.Errorf("error message %q lacks %q", msg, tt.message)
 				}
 			}
 			if strings.Contains(string(resp.Body), valid) {

@@ -2,6 +2,9 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,5 +53,18 @@ func TestRefusedConfigurations(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestListFromEnvironment: a list of strings can come from one variable comma-separated, as a
+// Kubernetes Secret holds it; here the admin key is the second of two digests.
+func TestListFromEnvironment(t *testing.T) {
+	other := sha256.Sum256([]byte("another admin key"))
+	mine := sha256.Sum256([]byte(e2eAdminKey))
+	inst := startVerdictEnv(t, "", []string{"VERDICT_ADMIN_API_KEYS_SHA256=" + hex.EncodeToString(other[:]) + "," + hex.EncodeToString(mine[:])}, "--dev")
+	resp := do(t, http.MethodPost, inst.URL+"/v1/admin/revocations", strings.NewReader(`{"iss":"https://verdict.dev.local","sub":"bob"}`),
+		"Content-Type", "application/json", "X-API-Key", e2eAdminKey)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("admin revocation with the second key: status %d; body %s", resp.Status, resp.Body)
 	}
 }

@@ -456,3 +456,30 @@ func TestSubjectClaimOID(t *testing.T) {
 		t.Errorf("body %s does not say the token was revoked", resp.Body)
 	}
 }
+
+// TestSecondServerOnSameDataDir: a second server on the data directory of a running one exits
+// at once, saying that another process holds the revocation store and naming data_dir.
+func TestSecondServerOnSameDataDir(t *testing.T) {
+	inst, _ := startWithIssuer(t, adminYAML(""))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, verdictBin(t), "serve", "--addr", freeAddr(t), "--config", filepath.Join(inst.Dir, "verdict.yaml"))
+	cmd.Dir = inst.Dir
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() == 0 {
+		t.Fatalf("second serve: %v, want a non-zero exit; output:\n%s", err, out)
+	}
+	// bbolt used to wait 2 s for the lock before it gave up.
+	if took > 1500*time.Millisecond {
+		t.Errorf("the second server took %v to give up, want at once", took)
+	}
+	last := lastLine(string(out))
+	for _, want := range []string{"revocations.db", "another process", "data_dir"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the last line does not say %q: %s", want, last)
+		}
+	}
+}

@@ -32,7 +32,11 @@ func newRootCommand() *cobra.Command {
 		Short:         "Verdict is a policy decision point that embeds OPA and verifies access tokens itself.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
+	// Cobra's --version prints this template; it holds no template actions, so it says exactly
+	// what `verdict version` says.
+	root.SetVersionTemplate(versionLine())
 	root.AddCommand(
 		newServeCommand(),
 		newTestCommand(),

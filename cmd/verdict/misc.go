@@ -42,10 +42,15 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the version of Verdict and of the embedded OPA",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "verdict %s (opa %s)\n", version, opaversion.Version)
+			_, err := fmt.Fprint(cmd.OutOrStdout(), versionLine())
 			return err
 		},
 	}
+}
+
+// versionLine is what both `verdict version` and `verdict --version` print.
+func versionLine() string {
+	return fmt.Sprintf("verdict %s (opa %s)\n", version, opaversion.Version)
 }
 
 // allowBuiltinFlag gives `verdict test` and `verdict bundle build` what policy.allow_builtins

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,44 @@ func TestLoadLayers(t *testing.T) {
 	}
 	if c.Revocation.Path != "./data/revocations.db" {
 		t.Errorf("revocation path %q", c.Revocation.Path)
+	}
+}
+
+// TestEnvLists pins the ways a list of strings may be given in one variable: comma-separated,
+// as a Kubernetes Secret holds it, or as YAML.
+func TestEnvLists(t *testing.T) {
+	const a, b = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"
+	tests := []struct {
+		name  string
+		value string
+		want  []string
+		err   string
+	}{
+		{name: "comma-separated", value: a + "," + b, want: []string{a, b}},
+		{name: "spaces around commas", value: " " + a + " , " + b + " ", want: []string{a, b}},
+		{name: "one item", value: a, want: []string{a}},
+		{name: "YAML flow list", value: "[" + a + ", " + b + "]", want: []string{a, b}},
+		{name: "YAML block list", value: "- " + a + "\n- " + b + "\n", want: []string{a, b}},
+		{name: "empty item", value: a + ",," + b, err: "item 2 of the comma-separated list is empty"},
+		{name: "trailing comma", value: a + ",", err: "item 2 of the comma-separated list is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := EnvOverrides([]string{"VERDICT_ADMIN_API_KEYS_SHA256=" + tt.value})
+			c, err := Load(nil, env)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !strings.Contains(err.Error(), "admin.api_keys_sha256") {
+					t.Fatalf("err = %v, want it to name admin.api_keys_sha256 and say %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(c.Admin.APIKeysSHA256, tt.want) {
+				t.Errorf("admin.api_keys_sha256 = %q, want %q", c.Admin.APIKeysSHA256, tt.want)
+			}
+		})
 	}
 }
 

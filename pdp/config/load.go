@@ -16,7 +16,9 @@ import (
 const EnvPrefix = "VERDICT_"
 
 // Override sets one key from a flag or an environment variable. Path is the key's YAML path
-// joined with dots (server.addr); Value is read as YAML, so lists and maps can be given inline.
+// joined with dots (server.addr); Value is read as YAML, so lists and maps can be given inline,
+// except that a list of strings may also be given comma-separated (a,b), as a Kubernetes
+// Secret holds it.
 type Override struct {
 	Path  string
 	Value string
@@ -119,6 +121,10 @@ func (c *Config) set(path, value string) error {
 			field.SetString(value)
 			return
 		}
+		if items, ok := commaList(field.Type(), value); ok {
+			err = setList(field, path, items)
+			return
+		}
 		target := reflect.New(field.Type())
 		dec := yaml.NewDecoder(bytes.NewBufferString(value))
 		dec.KnownFields(true)
@@ -132,4 +138,36 @@ func (c *Config) set(path, value string) error {
 		return fmt.Errorf("%s: no such configuration key", path)
 	}
 	return err
+}
+
+// commaList splits value when t is a list of strings and value is not written as a YAML list
+// (which starts with "[" or "- ", or runs over several lines): "a, b" is [a b]. An empty value is left
+// to YAML, which reads it as unset.
+func commaList(t reflect.Type, value string) ([]string, bool) {
+	trimmed := strings.TrimSpace(value)
+	if t.Kind() != reflect.Slice || t.Elem().Kind() != reflect.String || trimmed == "" ||
+		strings.HasPrefix(trimmed, "[") || strings.HasPrefix(trimmed, "- ") || strings.Contains(trimmed, "\n") {
+		return nil, false
+	}
+	items := strings.Split(trimmed, ",")
+	for i := range items {
+		items[i] = strings.TrimSpace(items[i])
+	}
+	return items, true
+}
+
+// setList stores comma-separated items in field, refusing an empty item (a,,b or a trailing
+// comma), which is a typo rather than a value.
+func setList(field reflect.Value, path string, items []string) error {
+	for i, item := range items {
+		if item == "" {
+			return fmt.Errorf("%s: item %d of the comma-separated list is empty", path, i+1)
+		}
+	}
+	list := reflect.MakeSlice(field.Type(), len(items), len(items))
+	for i, item := range items {
+		list.Index(i).SetString(item)
+	}
+	field.Set(list)
+	return nil
 }

@@ -47,6 +47,10 @@ func (a *actionField) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// validate checks the members a decision needs. resource.id is required as AuthZEN requires
+// it: every decision is about one named resource, which the directory, the decision log and
+// the policy's reasons name; a question about a type rather than an instance (creating one)
+// names the collection or a placeholder id.
 func (req *authorizeRequest) validate() error {
 	switch {
 	case req.Action.Name == "":
@@ -55,6 +59,8 @@ func (req *authorizeRequest) validate() error {
 		return badRequest("resource is required")
 	case req.Resource.Type == "":
 		return badRequest("resource.type is required")
+	case req.Resource.ID == "":
+		return badRequest("resource.id is required")
 	}
 	return nil
 }

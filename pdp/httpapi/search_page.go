@@ -99,8 +99,10 @@ func (q *searchQuery) fingerprint() string {
 }
 
 // runSearch evaluates candidates after the page's cursor, batch by batch with the batch
-// concurrency, until the page is full, the candidates end or the scan bound is reached. A
-// failed evaluation fails the whole search: a search must not quietly leave results out.
+// concurrency, until one result more than the page holds is found, the candidates end or the
+// scan bound is reached. That one more result is not returned: it says another page follows,
+// so a full last page carries no next_token. A failed evaluation fails the whole search: a
+// search must not quietly leave results out.
 func (a *standardAPIs) runSearch(ctx context.Context, path string, q *searchQuery) (searchResponse, error) {
 	res := searchResponse{Results: []any{}}
 	start := sort.SearchStrings(q.keys, q.page.after)
@@ -108,15 +110,15 @@ func (a *standardAPIs) runSearch(ctx context.Context, path string, q *searchQuer
 		start++
 	}
 	end := min(len(q.keys), start+searchScanFactor*a.cfg.Server.MaxBatch)
-	last := start - 1
-	for next := start; next < end && len(res.Results) < q.page.limit; next = last + 1 {
-		n := min(max(q.page.limit-len(res.Results), a.cfg.Server.BatchConcurrency), end-next)
+	last, more := start-1, false
+	for next := start; next < end && !more; next = last + 1 {
+		n := min(max(q.page.limit+1-len(res.Results), a.cfg.Server.BatchConcurrency), end-next)
 		allowed, err := a.evaluateCandidates(ctx, path, q, next, n)
 		if err != nil {
 			return res, err
 		}
 		for j, ok := range allowed {
-			if len(res.Results) == q.page.limit {
+			if more = ok && len(res.Results) == q.page.limit; more {
 				break
 			}
 			last = next + j
@@ -126,6 +128,8 @@ func (a *standardAPIs) runSearch(ctx context.Context, path string, q *searchQuer
 		}
 	}
 	res.Page.Count = len(res.Results)
+	// Without a result beyond the page, a token still follows when the scan bound stopped the
+	// page before the candidates ended.
 	if last >= start && last+1 < len(q.keys) {
 		res.Page.NextToken = sealPageToken(q.keys[last], q.fingerprint())
 	}

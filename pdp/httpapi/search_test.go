@@ -67,3 +67,50 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestSearchNextTokenOnlyWhenResultsFollow pins that a page carries a next_token only when
+// another result follows it: alice may write record-1, -3, -4, -5 and -6 but not record-7, the
+// last candidate, so a page that ends full at record-6 is the last.
+func TestSearchNextTokenOnlyWhenResultsFollow(t *testing.T) {
+	s := newTestServer(t, func(c *config.Config) { c.Server.BatchConcurrency = 2 })
+	tests := []struct {
+		name  string
+		limit int
+		pages [][]string
+	}{
+		{name: "full last page", limit: 5, pages: [][]string{{"record-1", "record-3", "record-4", "record-5", "record-6"}}},
+		{name: "one page too few", limit: 4, pages: [][]string{{"record-1", "record-3", "record-4", "record-5"}, {"record-6"}}},
+		{name: "room to spare", limit: 6, pages: [][]string{{"record-1", "record-3", "record-4", "record-5", "record-6"}}},
+		{name: "full pages then a full last page", limit: 1,
+			pages: [][]string{{"record-1"}, {"record-3"}, {"record-4"}, {"record-5"}, {"record-6"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got [][]string
+			token := ""
+			for len(got) <= len(tt.pages) {
+				body := `{"subject":` + alice + `,"action":` + write + `,"resource":{"type":"record"},` +
+					`"page":{"limit":` + mustJSON(tt.limit) + `,"token":` + mustJSON(token) + `}}`
+				rec := send(t, s, http.MethodPost, pathSearchResource, body)
+				var page struct {
+					Results []entityRef `json:"results"`
+					Page    searchPage  `json:"page"`
+				}
+				if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				var ids []string
+				for _, r := range page.Results {
+					ids = append(ids, r.ID)
+				}
+				got = append(got, ids)
+				if token = page.Page.NextToken; token == "" {
+					break
+				}
+			}
+			if mustJSON(got) != mustJSON(tt.pages) {
+				t.Errorf("pages %v, want %v", got, tt.pages)
+			}
+		})
+	}
+}

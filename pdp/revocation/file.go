@@ -24,9 +24,10 @@ var (
 	bucketSubjects = []byte("subjects")
 )
 
-// fileLockTimeout bounds the wait for bbolt's file lock, so a second process on the same file
-// fails at start instead of hanging.
-const fileLockTimeout = 2 * time.Second
+// fileLockTimeout makes bbolt try its file lock once: any timeout shorter than bbolt's 50 ms
+// retry interval gives up after the first refused attempt, so a second process on the same file
+// fails at start at once instead of waiting or hanging (a zero timeout would wait forever).
+const fileLockTimeout = time.Nanosecond
 
 // fileBackend keeps revocations in a bbolt file. Every write is committed with fsync before it
 // is acknowledged; reads are served from bbolt's memory map, so no second in-memory copy has to
@@ -92,7 +93,8 @@ func openBolt(path string) (*bolt.DB, error) {
 	var pathErr *fs.PathError
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("revocation store %s: in use by another process: %w", path, err)
+		return nil, fmt.Errorf("%w: %s is locked, most likely by another verdict serving the same data_dir; "+
+			"stop that one, or give this one its own data_dir (or revocation.path)", ErrInUse, path)
 	case errors.As(err, &pathErr):
 		return nil, fmt.Errorf("revocation store %s: %w", path, err)
 	default:

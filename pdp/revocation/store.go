@@ -24,6 +24,9 @@ var (
 	// ErrDamaged means the store's file exists but cannot be read whole: empty, truncated, or
 	// with damaged pages. Open refuses it rather than start without the revocations it held.
 	ErrDamaged = errors.New("revocation store file is damaged")
+	// ErrInUse means another process holds the store's file (bbolt's lock): most often a second
+	// server started on the same data directory. Open fails at once rather than wait for it.
+	ErrInUse = errors.New("revocation store file is in use by another process")
 )
 
 // Record is one revocation as the store keeps it.

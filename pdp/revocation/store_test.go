@@ -259,12 +259,21 @@ func TestFileStoreIsLocked(t *testing.T) {
 	cfg := testConfig(StoreFile, filepath.Join(t.TempDir(), "r.db"))
 	openTest(t, cfg, nil)
 	start := time.Now()
-	if s, err := Open(context.Background(), cfg, Deps{}); err == nil {
+	s, err := Open(context.Background(), cfg, Deps{})
+	if err == nil {
 		_ = s.Close()
 		t.Fatal("a second store opened a file already in use")
 	}
-	if waited := time.Since(start); waited > 2*fileLockTimeout {
-		t.Errorf("gave up after %v", waited)
+	if waited := time.Since(start); waited > 500*time.Millisecond {
+		t.Errorf("gave up after %v, want at once", waited)
+	}
+	if !errors.Is(err, ErrInUse) {
+		t.Errorf("error = %v, want ErrInUse", err)
+	}
+	for _, want := range []string{cfg.Path, "another", "data_dir"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
 
