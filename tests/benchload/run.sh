@@ -26,15 +26,10 @@ iss=https://idp.bench.test
 work=$(mktemp -d)
 pid=
 
+. "$here/../stop_server.sh"
+
 stop_server() {
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	stop_pid "$pid"
 	pid=
 }
 trap 'stop_server; rm -rf "$work"' EXIT

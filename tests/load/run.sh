@@ -16,15 +16,10 @@ concurrency=${3:-16}
 work=$(mktemp -d)
 pid=
 
+. "$(dirname "$0")/../stop_server.sh"
+
 stop() {
-	if [ -n "$pid" ] && kill "$pid" 2>/dev/null; then
-		for _ in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
+	stop_pid "$pid"
 	rm -rf "$work"
 }
 trap stop EXIT INT TERM
