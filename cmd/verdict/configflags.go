@@ -9,7 +9,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
-// configFlags are the flags every command that reads configuration shares.
+// configFlags are the flags the commands that read configuration share.
 type configFlags struct {
 	file   string
 	addr   string
@@ -18,8 +18,12 @@ type configFlags struct {
 
 func (f *configFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.file, "config", "", "YAML configuration file")
-	fs.StringVar(&f.addr, "addr", "", "listen address (server.addr)")
 	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: a directory, a .tar.gz or an http(s) URL (policy.bundle)")
+}
+
+// registerAddr adds --addr, for the commands that concern a listening server.
+func (f *configFlags) registerAddr(fs *pflag.FlagSet) {
+	fs.StringVar(&f.addr, "addr", "", "listen address (server.addr)")
 }
 
 // load reads the file, then VERDICT_* variables, then the flags that were set, then defaults.

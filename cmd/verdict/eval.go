@@ -23,8 +23,9 @@ func newEvalCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate one decision offline and print it with its reasons",
-		Long: "Evaluate one decision offline. --input is a policy input document (see docs/policies.md) as JSON, " +
-			"or - for standard input. With --token the token is verified against the configured issuers " +
+		Long: "Evaluate one decision offline. --input is a JSON file, or - for standard input, holding a request " +
+			"as /v1/authorize takes it ({action, resource, context}; \"action\": \"read\" is short for {\"name\": \"read\"}) " +
+			"and the subject and token of the policy input (see docs/policies.md). With --token the token is verified against the configured issuers " +
 			"(and the development issuer with --dev) and replaces the input's subject.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -79,22 +80,38 @@ func newEvalCommand() *cobra.Command {
 	return cmd
 }
 
+// readInput reads the request to evaluate, from path or standard input ("-"): a native
+// request body as /v1/authorize takes it, with the subject and token the policy sees when no
+// --token replaces them.
 func readInput(stdin io.Reader, path string) (*engine.Input, error) {
 	var data []byte
 	var err error
 	if path == "-" {
 		data, err = io.ReadAll(io.LimitReader(stdin, 16<<20))
+		path = "standard input"
 	} else {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("no input on %s: give a JSON request such as "+
+			`'{"action":"read","resource":{"type":"document","id":"d1"}}' on standard input, or --input FILE`, path)
+	}
+	in, err := httpapi.DecodeRequest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var principal struct {
+		Subject engine.Subject `json:"subject"`
+		Token   *engine.Token  `json:"token"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var in engine.Input
-	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("input %s: %w", path, err)
+	if err := dec.Decode(&principal); err != nil {
+		return nil, fmt.Errorf("%s: subject or token: %w", path, err)
 	}
-	return &in, nil
+	in.Subject, in.Token = principal.Subject, principal.Token
+	return in, nil
 }

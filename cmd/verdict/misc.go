@@ -33,6 +33,7 @@ func newCheckConfigCommand() *cobra.Command {
 		},
 	}
 	flags.register(cmd.Flags())
+	flags.registerAddr(cmd.Flags())
 	return cmd
 }
 

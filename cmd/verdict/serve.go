@@ -58,6 +58,7 @@ func newServeCommand() *cobra.Command {
 		},
 	}
 	flags.register(cmd.Flags())
+	flags.registerAddr(cmd.Flags())
 	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: trust a local issuer whose key lives in "+devDir+" and print a token")
 	return cmd
 }

@@ -149,25 +149,30 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 func (s *Server) decideNative(ctx context.Context, path string, p *token.Principal, body []byte) (string, outcome, error) {
 	now := s.decisionTime()
 	return s.decideRequest(ctx, path, keyNative, p, body, now, func() (*engine.Input, error) {
-		var req authorizeRequest
-		if err := decodeBytes(body, authorizeShape, &req); err != nil {
+		in, err := DecodeRequest(body)
+		if err != nil {
 			return nil, err
 		}
-		if err := req.validate(); err != nil {
-			return nil, err
-		}
-		return s.input(p, &req, now), nil
+		ApplyPrincipal(in, p)
+		stampTime(in, now)
+		return in, nil
 	})
 }
 
-// input builds the policy input: the subject from the verified principal, the rest from the
-// request, context.time from the server's clock at now.
-func (s *Server) input(p *token.Principal, req *authorizeRequest, now time.Time) *engine.Input {
+// DecodeRequest decodes and validates a native request body as /v1/authorize takes it
+// ("action": "read" shorthand included) into a policy input without a subject: the server
+// sets it from the verified token, verdict eval from --token or the document's subject. Its
+// error says what is wrong with the body without quoting it.
+func DecodeRequest(body []byte) (*engine.Input, error) {
+	var req authorizeRequest
+	if err := decodeBytes(body, authorizeShape, &req); err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
 	stage.Enter(stage.Input)
-	in := &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: req.Context}
-	ApplyPrincipal(in, p)
-	stampTime(in, now)
-	return in
+	return &engine.Input{Action: engine.Action(req.Action), Resource: *req.Resource, Context: req.Context}, nil
 }
 
 // stampTime sets context.time to the server's clock on every API: risk rules judge off-hours
