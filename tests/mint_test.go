@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +104,24 @@ func TestTokenMint(t *testing.T) {
 			t.Errorf("mint created %s/.verdict: %v", dir, err)
 		}
 	})
+}
+
+// TestBareMintIsTheDevToken: a bare `verdict token mint` gives the subject, roles, tenant,
+// scopes and amr of the token `serve --dev` prints, so the README's request works with either.
+func TestBareMintIsTheDevToken(t *testing.T) {
+	inst := startVerdict(t, "", "--dev")
+	m := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(inst.output.String())
+	if m == nil {
+		t.Fatalf("no token printed:\n%s", inst.output.String())
+	}
+	out, err := mint(t, inst.Dir)
+	if err != nil {
+		t.Fatalf("mint: %v\n%s", err, out)
+	}
+	banner, minted := jwtPart(t, m[1], 1), jwtPart(t, out, 1)
+	for _, claim := range []string{"sub", "roles", "tenant", "scope", "amr"} {
+		if want, got := fmt.Sprint(banner[claim]), fmt.Sprint(minted[claim]); got != want || banner[claim] == nil {
+			t.Errorf("%s: minted %s, serve --dev printed %s", claim, got, want)
+		}
+	}
 }

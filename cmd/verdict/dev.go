@@ -11,21 +11,21 @@ import (
 // devTokenTTL is how long the token printed by serve --dev stays valid.
 const devTokenTTL = 8 * time.Hour
 
-// devClaims describe alice, an MFA-authenticated editor of tenant acme.
-func devClaims(now time.Time) map[string]any {
-	return map[string]any{
-		"sub":       "alice",
-		"roles":     []string{"editor"},
-		"tenant":    "acme",
-		"scope":     "document:read document:update project:read",
-		"amr":       []string{"pwd", "otp"},
-		"auth_time": now.Unix(),
-	}
+// devIdentity is alice, an MFA-authenticated editor of tenant acme: the subject of the token
+// serve --dev prints, and what a bare token mint gives (its flags default to it).
+func devIdentity() mintFlags {
+	return mintFlags{sub: "alice", roles: "editor", tenant: "acme",
+		scopes: "document:read document:update project:read", amr: "pwd,otp"}
 }
 
 // printDevBanner prints a ready-to-use token and curl command for the development issuer.
 func printDevBanner(w io.Writer, key *token.DevKey, addr string) error {
-	tok, err := key.Mint(devClaims(time.Now()), devTokenTTL)
+	identity := devIdentity()
+	claims, err := identity.claimSet(time.Now())
+	if err != nil {
+		return err
+	}
+	tok, err := key.Mint(claims, devTokenTTL)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,8 @@ func newTokenCommand() *cobra.Command {
 }
 
 type mintFlags struct {
-	sub, roles, tenant, scopes, claims  string
+	sub, roles, tenant, scopes, amr     string
+	claims                              string
 	keyFile, kid, issuer, audience, typ string
 	ttl                                 time.Duration
 }
@@ -34,7 +35,8 @@ func newTokenMintCommand() *cobra.Command {
 		Use:   "mint",
 		Short: "Mint an access token with the development key of serve --dev, or with --key",
 		Long: "Mint an access token with the development key that `verdict serve --dev` created under " + devDir +
-			" in the directory it ran in (run mint from there), or with --key FILE --issuer URL.",
+			" in the directory it ran in (run mint from there), or with --key FILE --issuer URL. Without flags " +
+			"its claims are those of the token serve --dev prints: alice, editor of tenant acme, MFA.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
@@ -58,11 +60,13 @@ func newTokenMintCommand() *cobra.Command {
 			return err
 		},
 	}
+	dev := devIdentity()
 	flags := cmd.Flags()
-	flags.StringVar(&f.sub, "sub", "alice", "subject (sub claim)")
-	flags.StringVar(&f.roles, "roles", "", "comma-separated roles")
-	flags.StringVar(&f.tenant, "tenant", "", "tenant claim")
-	flags.StringVar(&f.scopes, "scopes", "", "space- or comma-separated scopes (scope claim)")
+	flags.StringVar(&f.sub, "sub", dev.sub, "subject (sub claim)")
+	flags.StringVar(&f.roles, "roles", dev.roles, `comma-separated roles ("" for none)`)
+	flags.StringVar(&f.tenant, "tenant", dev.tenant, `tenant claim ("" for none)`)
+	flags.StringVar(&f.scopes, "scopes", dev.scopes, `space- or comma-separated scopes (scope claim; "" for none)`)
+	flags.StringVar(&f.amr, "amr", dev.amr, `comma-separated authentication methods (amr claim; "" for none)`)
 	flags.StringVar(&f.claims, "claims", "", "further claims as a JSON object")
 	flags.DurationVar(&f.ttl, "ttl", time.Hour, "lifetime; zero or negative mints an expired token")
 	flags.StringVar(&f.typ, "typ", "at+jwt", `header typ ("JWT" imitates IdPs such as Keycloak; "" leaves it out)`)
@@ -116,6 +120,9 @@ func (f *mintFlags) claimSet(now time.Time) (map[string]any, error) {
 	}
 	if f.scopes != "" {
 		claims["scope"] = strings.Join(strings.FieldsFunc(f.scopes, func(r rune) bool { return r == ',' || r == ' ' }), " ")
+	}
+	if f.amr != "" {
+		claims["amr"] = strings.Split(f.amr, ",")
 	}
 	if f.claims != "" {
 		var extra map[string]any
