@@ -7,13 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
-	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
 func newEvalCommand() *cobra.Command {
@@ -25,20 +23,13 @@ func newEvalCommand() *cobra.Command {
 		Short: "Evaluate one decision offline and print it with its reasons",
 		Long: "Evaluate one decision offline. --input is a policy input document (see docs/policies.md) as JSON, " +
 			"or - for standard input. With --token the token is verified against the configured issuers " +
-			"(and the development issuer with --dev) and replaces the input's subject.",
+			"(and the development issuer with --dev) and replaces the input's subject; a refused token is " +
+			"reported with the check that failed and the values it compared.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(cmd.Flags())
+			cfg, err := flags.loadValid(cmd.Flags(), dev)
 			if err != nil {
 				return err
-			}
-			if dev {
-				if _, err := addDevIssuer(&cfg); err != nil {
-					return err
-				}
-			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			in, err := readInput(cmd.InOrStdin(), inputFile)
 			if err != nil {
@@ -46,13 +37,9 @@ func newEvalCommand() *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			if rawToken != "" {
-				verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now})
+				p, err := verifyOffline(cmd.Context(), cfg.Tokens, rawToken, log)
 				if err != nil {
 					return err
-				}
-				p, err := verifier.Verify(cmd.Context(), rawToken)
-				if err != nil {
-					return fmt.Errorf("token: %w", err)
 				}
 				httpapi.ApplyPrincipal(in, p)
 			}
