@@ -52,3 +52,21 @@ func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
 	}
 	return c, nil
 }
+
+// loadValid loads and validates the configuration for a command that serves nothing (eval,
+// token inspect), trusting the development issuer too when dev is set.
+func (f *configFlags) loadValid(fs *pflag.FlagSet, dev bool) (config.Config, error) {
+	cfg, err := f.load(fs)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if dev {
+		if _, err := addDevIssuer(&cfg); err != nil {
+			return config.Config{}, err
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}

@@ -7,13 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
-	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
 func newEvalCommand() *cobra.Command {
@@ -26,20 +24,13 @@ func newEvalCommand() *cobra.Command {
 		Long: "Evaluate one decision offline. --input is a JSON file, or - for standard input, holding a request " +
 			"as /v1/authorize takes it ({action, resource, context}; \"action\": \"read\" is short for {\"name\": \"read\"}) " +
 			"and the subject and token of the policy input (see docs/policies.md). With --token the token is verified against the configured issuers " +
-			"(and the development issuer with --dev) and replaces the input's subject.",
+			"(and the development issuer with --dev) and replaces the input's subject; a refused token is " +
+			"reported with the check that failed and the values it compared.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(cmd.Flags())
+			cfg, err := flags.loadValid(cmd.Flags(), dev)
 			if err != nil {
 				return err
-			}
-			if dev {
-				if _, err := addDevIssuer(&cfg); err != nil {
-					return err
-				}
-			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			in, err := readInput(cmd.InOrStdin(), inputFile)
 			if err != nil {
@@ -47,13 +38,9 @@ func newEvalCommand() *cobra.Command {
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			if rawToken != "" {
-				verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now})
+				p, err := verifyOffline(cmd.Context(), cfg.Tokens, rawToken, log)
 				if err != nil {
 					return err
-				}
-				p, err := verifier.Verify(cmd.Context(), rawToken)
-				if err != nil {
-					return fmt.Errorf("token: %w", err)
 				}
 				httpapi.ApplyPrincipal(in, p)
 			}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"strings"
@@ -13,13 +15,75 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
 func newTokenCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Work with access tokens"}
-	cmd.AddCommand(newTokenMintCommand())
+	cmd.AddCommand(newTokenMintCommand(), newTokenInspectCommand())
 	return cmd
+}
+
+func newTokenInspectCommand() *cobra.Command {
+	var flags configFlags
+	var dev bool
+	cmd := &cobra.Command{
+		Use:   "inspect TOKEN",
+		Short: "Decode an access token and verify it against the configuration",
+		Long: "Print the token's header and claims (never its signature), then verify it against the configured " +
+			"issuers (and the development issuer with --dev), as serve would: \"valid for issuer X\", or the check " +
+			"that refused it with the value found and the value expected. Claim values are printed: this is " +
+			"for the operator's terminal, not for logs.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			raw := args[0]
+			header, claims, err := token.Decode(raw)
+			if err != nil {
+				return fmt.Errorf("token refused: format: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			for _, part := range []struct {
+				name  string
+				value map[string]any
+			}{{"header", header}, {"claims", claims}} {
+				data, err := json.MarshalIndent(part.value, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s:\n%s\n", part.name, data)
+			}
+			cfg, err := flags.loadValid(cmd.Flags(), dev)
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			p, err := verifyOffline(cmd.Context(), cfg.Tokens, raw, log)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(out, "valid for issuer %s\n", p.Issuer)
+			return err
+		},
+	}
+	flags.register(cmd.Flags())
+	cmd.Flags().BoolVar(&dev, "dev", false, "also trust the development issuer")
+	return cmd
+}
+
+// verifyOffline verifies raw as serve would, with a Verifier of its own, and on refusal
+// says which check failed with the values it compared (for the operator's terminal only).
+func verifyOffline(ctx context.Context, cfg config.Tokens, raw string, log *slog.Logger) (*token.Principal, error) {
+	verifier, err := token.New(cfg, token.Deps{Logger: log, Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = verifier.Close() }()
+	p, err := verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, fmt.Errorf("token refused: %s", verifier.Explain(raw, err))
+	}
+	return p, nil
 }
 
 type mintFlags struct {

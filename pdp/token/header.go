@@ -1,8 +1,10 @@
 package token
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,12 +34,10 @@ type unverified struct {
 // Refusing here (wrong shape, bad base64url, invalid UTF-8, duplicate member names, JSON that is
 // not an object, trailing data) is cheap and keeps every later parser on well-formed input.
 func peek(raw string) (*unverified, error) {
-	if strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: not three dot-separated segments", ErrMalformed)
+	headerSeg, payloadSeg, err := splitSegments(raw)
+	if err != nil {
+		return nil, err
 	}
-	headerSeg, rest, _ := strings.Cut(raw, ".")
-	payloadSeg, _, _ := strings.Cut(rest, ".")
-
 	u := &unverified{}
 	if err := decodeSegment(headerSeg, &u.header); err != nil {
 		return nil, fmt.Errorf("%w: header: %w", ErrMalformed, err)
@@ -63,6 +63,55 @@ func peek(raw string) (*unverified, error) {
 		return nil, fmt.Errorf("%w: iss is not a string", ErrClaim)
 	}
 	return u, nil
+}
+
+// splitSegments returns the header and payload segments of a JWS compact serialization; the
+// signature segment is left alone.
+func splitSegments(raw string) (header, payload string, err error) {
+	if strings.Count(raw, ".") != 2 {
+		return "", "", fmt.Errorf("%w: not three dot-separated segments", ErrMalformed)
+	}
+	header, rest, _ := strings.Cut(raw, ".")
+	payload, _, _ = strings.Cut(rest, ".")
+	return header, payload, nil
+}
+
+// Decode returns the header and claims of a JWS compact serialization without verifying
+// anything, for an operator to read (verdict token inspect). Numbers are json.Number. The
+// signature is neither checked nor returned.
+func Decode(raw string) (header, claims map[string]any, err error) {
+	headerSeg, payloadSeg, err := splitSegments(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	if header, err = decodeObject(headerSeg); err != nil {
+		return nil, nil, fmt.Errorf("%w: header: %w", ErrMalformed, err)
+	}
+	if claims, err = decodeObject(payloadSeg); err != nil {
+		return nil, nil, fmt.Errorf("%w: payload: %w", ErrMalformed, err)
+	}
+	return header, claims, nil
+}
+
+// decodeObject decodes one segment that must hold a JSON object, numbers as json.Number.
+func decodeObject(seg string) (map[string]any, error) {
+	data, err := segmentEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, err
+	}
+	if err := strictjson.Check(data, nil); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	return m, nil
 }
 
 func decodeSegment(seg string, into any) error {

@@ -28,6 +28,9 @@ type issuer struct {
 	keys       keySource
 	requireTyp string
 	claims     map[string]string
+	// audiences and leeway are also in parser; kept to explain refusals.
+	audiences []string
+	leeway    time.Duration
 	// subjectClaim is the claim whose string value is Principal.Subject.
 	subjectClaim string
 	required     []string
@@ -82,6 +85,8 @@ func newIssuer(cfg config.Issuer, rt verifierEnv) (*issuer, error) {
 		keys:         keys,
 		requireTyp:   requireTyp,
 		claims:       claims,
+		audiences:    slices.Clone(cfg.Audiences),
+		leeway:       leeway,
 		subjectClaim: cmp.Or(cfg.SubjectClaim, config.DefaultSubjectClaim),
 		required:     slices.Clone(cfg.RequiredClaims),
 		maxLifetime:  cfg.MaxLifetime,
