@@ -51,7 +51,7 @@ func TestTokenRefusalExplained(t *testing.T) {
 	for _, tt := range tests {
 		for _, command := range [][]string{{"token", "inspect", tt.token}, {"eval", "--input", "-", "--token", tt.token}} {
 			t.Run(tt.name+"/"+command[0], func(t *testing.T) {
-				out, err := runCommand(t, "{}", append(command, "--config", cfg)...)
+				out, err := runCommand(t, `{"action":"read","resource":{"type":"document","id":"d1"}}`, append(command, "--config", cfg)...)
 				if err == nil {
 					t.Fatalf("the refused token was accepted:\n%s", out)
 				}
