@@ -19,7 +19,6 @@ import (
 func newEvalCommand() *cobra.Command {
 	var flags configFlags
 	var inputFile, rawToken string
-	var dev bool
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate one decision offline and print it with its reasons",
@@ -28,17 +27,9 @@ func newEvalCommand() *cobra.Command {
 			"(and the development issuer with --dev) and replaces the input's subject.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(cmd.Flags())
+			cfg, _, err := flags.loadValid(cmd.Flags())
 			if err != nil {
 				return err
-			}
-			if dev {
-				if _, err := addDevIssuer(&cfg); err != nil {
-					return err
-				}
-			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
 			in, err := readInput(cmd.InOrStdin(), inputFile)
 			if err != nil {
@@ -75,7 +66,6 @@ func newEvalCommand() *cobra.Command {
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVar(&inputFile, "input", "-", "input document (JSON file, - for standard input)")
 	cmd.Flags().StringVar(&rawToken, "token", "", "access token whose verified claims become the subject")
-	cmd.Flags().BoolVar(&dev, "dev", false, "also trust the development issuer")
 	return cmd
 }
 
