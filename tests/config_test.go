@@ -35,16 +35,7 @@ func TestRefusedConfigurations(t *testing.T) {
 	for _, tt := range tests {
 		for _, command := range []string{"check-config", "serve"} {
 			t.Run(tt.name+"/"+command, func(t *testing.T) {
-				dir := t.TempDir()
-				file := filepath.Join(dir, "verdict.yaml")
-				if err := os.WriteFile(file, []byte(tt.yaml), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, verdictBin(t), command, "--config", file, "--addr", freeAddr(t))
-				cmd.Dir = dir
-				out, err := cmd.CombinedOutput()
+				out, err := commandWithConfig(t, tt.yaml, command, "--addr", freeAddr(t)).CombinedOutput()
 				if err == nil {
 					t.Fatalf("%s accepted the configuration:\n%s", command, out)
 				}
@@ -67,4 +58,88 @@ func TestListFromEnvironment(t *testing.T) {
 	if resp.Status != http.StatusOK {
 		t.Fatalf("admin revocation with the second key: status %d; body %s", resp.Status, resp.Body)
 	}
+}
+
+// TestCheckConfigReportsEverything: check-config refuses what serve refuses, every problem in
+// one run, each under its key path, and takes serve's --bundle and --dev.
+func TestCheckConfigReportsEverything(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		args  []string
+		want  []string
+		ok    bool   // the configuration is valid
+		warns string // expected on standard error when ok
+	}{
+		{name: "missing files, bad addresses, all at once",
+			yaml: `server: {addr: "19013"}
+policy: {verification: {public_key: missing.pem}}
+tokens: {issuers: [{issuer: https://idp.test, audiences: [verdict], jwks_file: missing.json}]}
+revocation: {store: redis, redis_url: "localhost:6379"}
+decision_log: {sink: file, path: nodir/decisions.log}
+`,
+			args: []string{"--bundle", "/nonexistent"},
+			want: []string{
+				`server.addr: "19013" is not host:port`,
+				"policy.verification.public_key: stat missing.pem: no such file or directory",
+				"tokens.issuers[0].jwks_file: stat missing.json: no such file or directory",
+				`revocation.redis_url: "localhost:6379" is not a redis://`,
+				"decision_log.path (its directory): stat nodir: no such file or directory",
+				"policy.bundle: stat /nonexistent: no such file or directory",
+			}},
+		{name: "a type error does not hide the other errors",
+			yaml: "server: {read_timeout: 10, adr: x}\nrevocation: {store: memcache}\n",
+			want: []string{
+				"`server.read_timeout` (line 1): `10` is not a duration; write `10s`",
+				"`server.adr`: no such configuration key; did you mean `addr`?",
+				`revocation.store: "memcache" is not file or redis`,
+			}},
+		{name: "dev issuer counts as a configured issuer",
+			yaml: "authzen: {pep_auth: jwt, issuer: https://verdict.dev.local, scope: pep}\n",
+			args: []string{"--dev"}, ok: true},
+		{name: "issuer that is not a URL is a warning",
+			yaml: "tokens: {issuers: [{issuer: idp.test, audiences: [verdict], jwks_file: verdict.yaml}]}\n",
+			ok:   true, warns: `tokens.issuers[0].issuer: "idp.test" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := commandWithConfig(t, tt.yaml, "check-config", tt.args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if tt.ok {
+				if err != nil || !strings.Contains(string(out), "configuration ok") {
+					t.Fatalf("check-config refused a valid configuration: %v\n%s%s", err, out, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), tt.warns) {
+					t.Errorf("standard error lacks %q:\n%s", tt.warns, stderr.String())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("check-config accepted the configuration:\n%s", out)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+// commandWithConfig prepares `verdict COMMAND --config FILE ARGS...` run in a temporary
+// directory that holds FILE with the given YAML, bounded to 20 seconds.
+func commandWithConfig(t *testing.T, yaml, command string, args ...string) *exec.Cmd {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "verdict.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, verdictBin(t), append([]string{command, "--config", file}, args...)...)
+	cmd.Dir = dir
+	return cmd
 }

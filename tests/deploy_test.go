@@ -238,9 +238,14 @@ func checkKubernetes(t *testing.T, docs []map[string]any) {
 		}
 	}
 
+	// check-config refuses files that do not exist: the pod mounts the signing key at
+	// /etc/verdict, which the test stands in for with its directory.
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "signing.pub.pem"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	file := filepath.Join(dir, "verdict.yaml")
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(cfg, "/etc/verdict/", dir+"/")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"github.com/spf13/pflag"
 
+	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
 // configFlags are the flags the commands that read configuration share.
@@ -14,11 +17,13 @@ type configFlags struct {
 	file   string
 	addr   string
 	bundle string
+	dev    bool
 }
 
 func (f *configFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.file, "config", "", "YAML configuration file")
 	fs.StringVar(&f.bundle, "bundle", "", "policy bundle: a directory, a .tar.gz or an http(s) URL (policy.bundle)")
+	fs.BoolVar(&f.dev, "dev", false, "development mode: also trust a local issuer whose key lives in "+devDir+" (created on first use)")
 }
 
 // registerAddr adds --addr, for the commands that concern a listening server.
@@ -48,25 +53,38 @@ func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
 	defer file.Close()
 	c, err := config.Load(file, overrides)
 	if err != nil {
-		return config.Config{}, fmt.Errorf("%s: %w", f.file, err)
+		return c, fmt.Errorf("%s: %w", f.file, err)
 	}
 	return c, nil
 }
 
-// loadValid loads and validates the configuration for a command that serves nothing (eval,
-// token inspect), trusting the development issuer too when dev is set.
-func (f *configFlags) loadValid(fs *pflag.FlagSet, dev bool) (config.Config, error) {
+// loadValid loads the configuration, adds the development issuer with --dev, and reports
+// in one error every problem it finds: unknown keys and values of the wrong type, invalid
+// values, builtins that cannot be allowed, and what the further checks find. serve and
+// check-config both use it, so check-config refuses what serve would.
+func (f *configFlags) loadValid(fs *pflag.FlagSet, checks ...func(config.Config) error) (config.Config, *token.DevKey, error) {
 	cfg, err := f.load(fs)
-	if err != nil {
-		return config.Config{}, err
+	var decodeErr *config.DecodeError
+	if err != nil && !errors.As(err, &decodeErr) {
+		return config.Config{}, nil, err
 	}
-	if dev {
-		if _, err := addDevIssuer(&cfg); err != nil {
-			return config.Config{}, err
+	errs := []error{err}
+	var devKey *token.DevKey
+	if f.dev {
+		if devKey, err = addDevIssuer(&cfg); err != nil {
+			return config.Config{}, nil, err
 		}
 	}
-	if err := cfg.Validate(); err != nil {
-		return config.Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	errs = append(errs, cfg.Validate())
+	for _, check := range checks {
+		errs = append(errs, check(cfg))
 	}
-	return cfg, nil
+	// The names OPA knows are the bundle package's to check.
+	if _, err := bundle.NewBuiltins(cfg.Policy.AllowBuiltins); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return config.Config{}, nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, devKey, nil
 }

@@ -17,7 +17,6 @@ import (
 func newEvalCommand() *cobra.Command {
 	var flags configFlags
 	var inputFile, rawToken string
-	var dev bool
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate one decision offline and print it with its reasons",
@@ -28,7 +27,7 @@ func newEvalCommand() *cobra.Command {
 			"reported with the check that failed and the values it compared.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.loadValid(cmd.Flags(), dev)
+			cfg, _, err := flags.loadValid(cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -63,7 +62,6 @@ func newEvalCommand() *cobra.Command {
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVar(&inputFile, "input", "-", "input document (JSON file, - for standard input)")
 	cmd.Flags().StringVar(&rawToken, "token", "", "access token whose verified claims become the subject")
-	cmd.Flags().BoolVar(&dev, "dev", false, "also trust the development issuer")
 	return cmd
 }
 

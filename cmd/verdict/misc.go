@@ -13,20 +13,18 @@ func newCheckConfigCommand() *cobra.Command {
 	var flags configFlags
 	cmd := &cobra.Command{
 		Use:   "check-config",
-		Short: "Validate the configuration (file, VERDICT_* variables, flags) and exit",
-		Args:  cobra.NoArgs,
+		Short: "Validate the configuration (file, VERDICT_* variables, flags) as serve would, and exit",
+		Long: "Report every problem serve would refuse the configuration for, each under its key path: " +
+			"unknown keys, values of the wrong type, invalid values, and files or directories that do not exist. " +
+			"Warnings go to standard error. No remote service is contacted.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(cmd.Flags())
+			cfg, _, err := flags.loadValid(cmd.Flags(), checkFiles)
 			if err != nil {
 				return err
 			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
-			}
-			// The names OPA knows are the bundle package's to check; serve checks them when it
-			// builds its engine.
-			if _, err := bundle.NewBuiltins(cfg.Policy.AllowBuiltins); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
 			}
 			_, err = fmt.Fprintln(cmd.OutOrStdout(), "configuration ok")
 			return err

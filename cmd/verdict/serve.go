@@ -31,26 +31,16 @@ const devDir = "./.verdict"
 
 func newServeCommand() *cobra.Command {
 	var flags configFlags
-	var dev bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve decisions over HTTP",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(cmd.Flags())
+			cfg, devKey, err := flags.loadValid(cmd.Flags())
 			if err != nil {
 				return err
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-			var devKey *token.DevKey
-			if dev {
-				if devKey, err = addDevIssuer(&cfg); err != nil {
-					return err
-				}
-			}
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("invalid configuration:\n%w", err)
-			}
 			for _, w := range cfg.Warnings() {
 				log.Warn("INSECURE: " + w)
 			}
@@ -59,7 +49,6 @@ func newServeCommand() *cobra.Command {
 	}
 	flags.register(cmd.Flags())
 	flags.registerAddr(cmd.Flags())
-	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: trust a local issuer whose key lives in "+devDir+" and print a token")
 	return cmd
 }
 

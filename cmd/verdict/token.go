@@ -27,7 +27,6 @@ func newTokenCommand() *cobra.Command {
 
 func newTokenInspectCommand() *cobra.Command {
 	var flags configFlags
-	var dev bool
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN",
 		Short: "Decode an access token and verify it against the configuration",
@@ -53,7 +52,7 @@ func newTokenInspectCommand() *cobra.Command {
 				}
 				fmt.Fprintf(out, "%s:\n%s\n", part.name, data)
 			}
-			cfg, err := flags.loadValid(cmd.Flags(), dev)
+			cfg, _, err := flags.loadValid(cmd.Flags())
 			if err != nil {
 				return err
 			}
@@ -67,7 +66,6 @@ func newTokenInspectCommand() *cobra.Command {
 		},
 	}
 	flags.register(cmd.Flags())
-	cmd.Flags().BoolVar(&dev, "dev", false, "also trust the development issuer")
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +90,27 @@ func TestEnvLists(t *testing.T) {
 	}
 }
 
+// TestLoadReportsEveryProblem: a type error does not hide an unknown key elsewhere, and the
+// configuration comes back decoded as far as possible so that Validate can judge the rest.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	c, err := Load(strings.NewReader("server: {read_timeout: 10, adr: x, max_batch: 7}\nrevocation: {stor: redis}\n"), nil)
+	var decodeErr *DecodeError
+	if !errors.As(err, &decodeErr) {
+		t.Fatalf("err = %v, want a *DecodeError", err)
+	}
+	for _, want := range []string{"`server.read_timeout` (line 1): `10` is not a duration", "did you mean `addr`?", "`revocation.stor`: no such configuration key; did you mean `store`?"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to mention %q", err, want)
+		}
+	}
+	if len(decodeErr.Errs) != 3 {
+		t.Errorf("%d problems, want 3: %v", len(decodeErr.Errs), decodeErr.Errs)
+	}
+	if c.Server.MaxBatch != 7 || c.Server.ReadTimeout == 0 {
+		t.Errorf("max_batch = %d, read_timeout = %s: want the valid key decoded and the refused one defaulted", c.Server.MaxBatch, c.Server.ReadTimeout)
+	}
+}
+
 func TestLoadRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -96,7 +118,14 @@ func TestLoadRejects(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{name: "unknown key", yaml: "server:\n  adr: x\n", want: "field adr not found"},
+		{name: "unknown key", yaml: "server:\n  adr: x\n", want: "`server.adr`: no such configuration key; did you mean `addr`?"},
+		{name: "unknown key in a list item", yaml: "tokens: {issuers: [{issuer: https://a, jwks_fil: a.json}]}", want: "`tokens.issuers[0].jwks_fil`: no such configuration key; did you mean `jwks_file`?"},
+		{name: "unknown key far from any", yaml: "zzzzzzzz: 1", want: "`zzzzzzzz`: no such configuration key"},
+		{name: "number for a duration", yaml: "server: {read_timeout: 10}", want: "`server.read_timeout` (line 1): `10` is not a duration; write `10s`"},
+		{name: "word for a duration", yaml: "policy:\n  poll_interval: soon\n", want: "`policy.poll_interval` (line 2): `soon` is not a duration"},
+		{name: "word for a number", yaml: "server: {max_batch: many}", want: "`server.max_batch` (line 1): `many` is not a whole number"},
+		{name: "scalar for a list", yaml: "tokens: {issuers: [{audiences: {a: b}}]}", want: "`tokens.issuers[0].audiences` (line 1): a map is not a list"},
+		{name: "scalar for a section", yaml: "server: 8181", want: "`server`: expected a map of keys (key: value), found `8181`"},
 		{name: "bad duration", env: []string{"VERDICT_POLICY_POLL_INTERVAL=soon"}, want: "policy.poll_interval"},
 	}
 	for _, tt := range tests {
@@ -139,6 +168,29 @@ decision_log: {sink: file}
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestWarnsIssuerNotURL: an issuer that is not a URL is allowed (iss is compared as a string)
+// but almost always a mistake, so it is named with its key path.
+func TestWarnsIssuerNotURL(t *testing.T) {
+	tests := []struct {
+		name   string
+		issuer string
+		warned bool
+	}{
+		{name: "bare host", issuer: "idp.example.com", warned: true},
+		{name: "https URL", issuer: "https://idp.example.com/realms/acme"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			c.Tokens.Issuers = []Issuer{{Issuer: tt.issuer}}
+			warned := strings.Contains(strings.Join(c.Warnings(), "\n"), "tokens.issuers[0].issuer: \""+tt.issuer+"\" is not an http(s) URL")
+			if warned != tt.warned {
+				t.Errorf("warnings %q: warned = %v, want %v", c.Warnings(), warned, tt.warned)
+			}
+		})
 	}
 }
 
@@ -256,6 +308,10 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "empty key file", yaml: "policy: {verification: {keys: {a: ''}}}", want: "policy.verification.keys"},
 		{name: "pep jwt without a scope", yaml: pepIssuer + "authzen: {pep_auth: jwt, issuer: https://idp}", want: "authzen.scope: must be set when pep_auth is jwt"},
 		{name: "pep jwt with a scope", yaml: pepIssuer + "authzen: {pep_auth: jwt, issuer: https://idp, scope: authzen:evaluate}"},
+		{name: "addr without a host part", yaml: "server: {addr: '19013'}", want: `server.addr: "19013" is not host:port`},
+		{name: "addr with only a port", yaml: "server: {addr: ':19013'}"},
+		{name: "redis_url without a scheme", yaml: "revocation: {store: redis, redis_url: 'localhost:6379'}", want: `revocation.redis_url: "localhost:6379" is not a redis://`},
+		{name: "redis_url with a scheme", yaml: "revocation: {store: redis, redis_url: 'rediss://cache:6380/1'}"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

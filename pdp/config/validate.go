@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ func (c *Config) Validate() error {
 
 	if c.Server.Addr == "" {
 		add("server.addr: must be set")
+	} else if _, _, err := net.SplitHostPort(c.Server.Addr); err != nil {
+		add("server.addr: %q is not host:port (write 127.0.0.1:8181 or :8181)", c.Server.Addr)
 	}
 	if c.Server.MaxBodyBytes <= 0 {
 		add("server.max_body_bytes: must be positive")
@@ -66,6 +69,8 @@ func (c *Config) Validate() error {
 	case "redis":
 		if c.Revocation.RedisURL == "" {
 			add("revocation.redis_url: must be set for the redis store")
+		} else if u, err := url.Parse(c.Revocation.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			add("revocation.redis_url: %q is not a redis://, rediss:// or unix:// URL (write redis://host:6379/0)", c.Revocation.RedisURL)
 		}
 	default:
 		add("revocation.store: %q is not file or redis", c.Revocation.Store)
@@ -247,7 +252,10 @@ func (c *Config) Warnings() []string {
 	if c.AuthZEN.PEPAuth == "none" {
 		w = append(w, "authzen.pep_auth is none: any caller that reaches the AuthZEN and Data APIs may ask about any subject")
 	}
-	for _, is := range c.Tokens.Issuers {
+	for i, is := range c.Tokens.Issuers {
+		if _, err := parseHTTPURL(is.Issuer); err != nil && is.Issuer != "" {
+			w = append(w, fmt.Sprintf("tokens.issuers[%d].issuer: %q is not an http(s) URL; it must equal the iss claim exactly, and identity providers issue URLs", i, is.Issuer))
+		}
 		if is.RequireTyp != nil && *is.RequireTyp == "" {
 			w = append(w, fmt.Sprintf("tokens.issuers %s: require_typ is empty, so ID tokens and other JWTs of this issuer are accepted as access tokens if their audience matches", is.Issuer))
 		}
