@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -142,4 +143,47 @@ func commandWithConfig(t *testing.T, yaml, command string, args ...string) *exec
 	cmd := exec.CommandContext(ctx, verdictBin(t), append([]string{command, "--config", file}, args...)...)
 	cmd.Dir = dir
 	return cmd
+}
+
+// TestCheckConfigOnline: check-config contacts no key server unless --online is given, and then
+// reports an issuer whose key set cannot be fetched under its key path.
+func TestCheckConfigOnline(t *testing.T) {
+	is := newIssuer(t, t.TempDir(), e2eIssuer)
+	ks := newKeyServer(t, is)
+	down := "http://" + freeAddr(t) // nothing listens there
+	yaml := func(base string) string {
+		return fmt.Sprintf("tokens:\n  issuers:\n    - issuer: %s\n      audiences: [verdict]\n      jwks_url: %s/jwks.json\n", e2eIssuer, base)
+	}
+	tests := []struct {
+		name  string
+		base  string
+		args  []string
+		ok    bool
+		want  string
+		calls bool
+	}{
+		{name: "offline does not fetch", base: ks.URL, ok: true},
+		{name: "offline accepts a server that is down", base: down, ok: true},
+		{name: "online fetches", base: ks.URL, args: []string{"--online"}, ok: true, calls: true},
+		{name: "online reports a server that is down", base: down, args: []string{"--online"},
+			want: "tokens.issuers[0] (" + e2eIssuer + "): keys: JWKS " + down + "/jwks.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := ks.fetches.Load()
+			cmd := commandWithConfig(t, yaml(tt.base), "check-config", tt.args...)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if tt.ok != (err == nil) {
+				t.Fatalf("check-config: %v\n%s%s", err, out, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("standard error lacks %q:\n%s", tt.want, stderr.String())
+			}
+			if fetched := ks.fetches.Load() > before; tt.base == ks.URL && fetched != tt.calls {
+				t.Errorf("key server fetched = %v; want %v", fetched, tt.calls)
+			}
+		})
+	}
 }

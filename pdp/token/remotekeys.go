@@ -261,3 +261,24 @@ func (r *remoteKeys) describe(st *IssuerStats) {
 	}
 	st.Fetches = r.fetches.Load()
 }
+
+// CheckKeySets fetches every remote key set now (jwks_url, and discovery's metadata then its
+// jwks_uri), each within its fetch_timeout, and reports every issuer whose keys cannot be had
+// under its place in the configuration. It is for `verdict check-config --online`; serving
+// never waits for it.
+func (v *Verifier) CheckKeySets(ctx context.Context) error {
+	var errs []error
+	for i, name := range v.order {
+		r, ok := v.issuers[name].keys.(*remoteKeys)
+		if !ok {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, r.timeout)
+		_, err := r.fetch(fctx, true)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("tokens.issuers[%d] (%s): keys: %w", i, name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
