@@ -32,6 +32,12 @@ func TestRefusedConfigurations(t *testing.T) {
 		{name: "negative shutdown delay",
 			yaml: "server: {shutdown_delay: -1s}",
 			want: "server.shutdown_delay: must not be negative"},
+		{name: "CORS for any origin with credentials",
+			yaml: "server: {cors: {allowed_origins: ['*'], allow_credentials: true}}",
+			want: `server.cors.allowed_origins[0]: "*" cannot be combined with allow_credentials`},
+		{name: "pep mtls without a client CA",
+			yaml: "authzen: {pep_auth: mtls, client_cert_names: [gateway]}",
+			want: "authzen.pep_auth: mtls needs server.tls.client_ca"},
 	}
 	for _, tt := range tests {
 		for _, command := range []string{"check-config", "serve"} {
@@ -73,7 +79,7 @@ func TestCheckConfigReportsEverything(t *testing.T) {
 		warns string // expected on standard error when ok
 	}{
 		{name: "missing files, bad addresses, all at once",
-			yaml: `server: {addr: "19013"}
+			yaml: `server: {addr: "19013", tls: {cert_file: missing.crt, key_file: missing.key}}
 policy: {verification: {public_key: missing.pem}}
 tokens: {issuers: [{issuer: https://idp.test, audiences: [verdict], jwks_file: missing.json}]}
 revocation: {store: redis, redis_url: "localhost:6379"}
@@ -81,6 +87,7 @@ decision_log: {sink: file, path: nodir/decisions.log}
 `,
 			args: []string{"--bundle", "/nonexistent"},
 			want: []string{
+				"server.tls.cert_file: stat missing.crt: no such file or directory",
 				`server.addr: "19013" is not host:port`,
 				"policy.verification.public_key: stat missing.pem: no such file or directory",
 				"tokens.issuers[0].jwks_file: stat missing.json: no such file or directory",

@@ -123,6 +123,15 @@ func startVerdict(t *testing.T, dir string, args ...string) *instance {
 // so it overrides the harness's own decision-log settings.
 func startVerdictEnv(t *testing.T, dir string, env []string, args ...string) *instance {
 	t.Helper()
+	inst := launchVerdict(t, dir, env, args...)
+	inst.waitReady(t, http.DefaultClient)
+	return inst
+}
+
+// launchVerdict starts `verdict serve --addr <free> args...` in dir (a temp dir when empty)
+// without waiting for it; the process is stopped when the test ends.
+func launchVerdict(t *testing.T, dir string, env []string, args ...string) *instance {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -155,23 +164,28 @@ func startVerdictEnv(t *testing.T, dir string, env []string, args ...string) *in
 			t.Logf("verdict output:\n%s", stderr.String())
 		}
 	})
+	return inst
+}
+
+// waitReady waits until inst's /ready answers 200 to client.
+func (inst *instance) waitReady(t *testing.T, client *http.Client) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(inst.URL + "/ready")
+		resp, err := client.Get(inst.URL + "/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return inst
+				return
 			}
 		}
 		select {
-		case <-done:
-			t.Fatalf("verdict exited before it was ready; output:\n%s", stderr.String())
+		case <-inst.exited:
+			t.Fatalf("verdict exited before it was ready; output:\n%s", inst.output.String())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("verdict did not become ready at %s; output:\n%s", inst.URL, stderr.String())
-	return nil
+	t.Fatalf("verdict did not become ready at %s; output:\n%s", inst.URL, inst.output.String())
 }
 
 // response is an HTTP answer with its body read.

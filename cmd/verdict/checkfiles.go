@@ -49,6 +49,15 @@ func checkFiles(cfg config.Config) error {
 			exists(fmt.Sprintf("%s.public_keys[%d]", at, j), file)
 		}
 	}
+	if t := cfg.Server.TLS; t != nil {
+		for _, f := range []struct{ key, path string }{
+			{"server.tls.cert_file", t.CertFile}, {"server.tls.key_file", t.KeyFile}, {"server.tls.client_ca", t.ClientCA},
+		} {
+			if f.path != "" {
+				exists(f.key, f.path)
+			}
+		}
+	}
 	if cfg.DecisionLog.Sink == "file" && cfg.DecisionLog.Path != "" {
 		exists("decision_log.path (its directory)", filepath.Dir(cfg.DecisionLog.Path))
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -106,19 +105,20 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	listeners, err := openListeners(cfg.Server, api, log)
 	if err != nil {
 		return err
 	}
-	ln = httpapi.NewListener(ln)
-	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
-	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", policy.Status().Revision)
+	for _, l := range listeners {
+		log.Info("verdict serving", "listener", l.name, "addr", l.ln.Addr().String(), "tls", cfg.Server.TLS != nil,
+			"revision", policy.Status().Revision)
+	}
 	if devKey != nil {
-		if err := printDevBanner(out, devKey, ln.Addr().String()); err != nil {
+		if err := printDevBanner(out, devKey, listeners[0].ln.Addr().String()); err != nil {
 			return err
 		}
 	}
-	return runUntilDone(ctx, srv, api, ln, cfg.Server, log)
+	return runUntilDone(ctx, listeners, api, cfg.Server, log)
 }
 
 // closeRevocations closes the revocation store at shutdown, after the server has drained.
@@ -208,31 +208,43 @@ func openDecisionLog(cfg config.DecisionLog, log *slog.Logger) (*audit.Logger, f
 // server.shutdown_delay it keeps serving with /ready at 503 and each answer closing its
 // connection (httpapi.Server.Drain), so load balancers stop sending and clients leave their
 // keep-alive connections; then it stops accepting and lets in-flight requests finish within
-// server.shutdown_timeout.
-func runUntilDone(ctx context.Context, srv *http.Server, api *httpapi.Server, ln net.Listener, cfg config.Server, log *slog.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+// server.shutdown_timeout. Every listener is served and shut down alike; one that fails ends
+// the others.
+func runUntilDone(ctx context.Context, listeners []listener, api *httpapi.Server, cfg config.Server, log *slog.Logger) error {
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { errc <- l.srv.Serve(l.ln) }()
 	}
-	delay := config.ValueOr(cfg.ShutdownDelay, config.DefaultShutdownDelay)
-	log.Info("shutting down: /ready answers 503 while requests are still served", "delay", delay)
-	api.Drain()
+	var served error
 	select {
-	case err := <-errc:
-		return err
-	case <-time.After(delay):
+	case served = <-errc:
+	case <-ctx.Done():
+		delay := config.ValueOr(cfg.ShutdownDelay, config.DefaultShutdownDelay)
+		log.Info("shutting down: /ready answers 503 while requests are still served", "delay", delay)
+		api.Drain()
+		select {
+		case served = <-errc:
+		case <-time.After(delay):
+		}
 	}
 	log.Info("draining in-flight requests", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
+	var errs []error
+	for _, l := range listeners {
+		if err := l.srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("%s listener: %w", l.name, err))
+		}
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	pending := len(listeners)
+	if served != nil {
+		pending--
+		errs = append(errs, served)
 	}
-	return nil
+	for range pending {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -44,6 +44,50 @@ type Server struct {
 	MaxBatch int `yaml:"max_batch"`
 	// BatchConcurrency bounds how many items of one batch are evaluated at once.
 	BatchConcurrency int `yaml:"batch_concurrency"`
+
+	// AdminAddr, when set, serves /metrics, /v1/status and /v1/admin/* on a listener of their
+	// own at this address, and the public listener no longer serves them.
+	AdminAddr string `yaml:"admin_addr"`
+	// TLS, when set, serves the listeners over TLS.
+	TLS *TLS `yaml:"tls"`
+	// CORS, when set, answers browsers' cross-origin requests to the native and AuthZEN APIs.
+	CORS *CORS `yaml:"cors"`
+	// RateLimit, when set, bounds the requests of each client.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+}
+
+// TLS configures the listeners' certificate and, optionally, client certificates.
+type TLS struct {
+	// CertFile and KeyFile are PEM files, re-read when either changes on disk.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCA is a PEM file of the CAs client certificates are verified against; empty asks
+	// for no client certificate.
+	ClientCA string `yaml:"client_ca"`
+	// ClientAuth is require (default: a client without a valid certificate cannot connect) or
+	// optional (a certificate, when sent, must be valid).
+	ClientAuth string `yaml:"client_auth"`
+}
+
+// CORS configures cross-origin resource sharing for the native and AuthZEN APIs.
+type CORS struct {
+	// AllowedOrigins are exact origins (https://app.example.com), or "*" for any.
+	AllowedOrigins   []string      `yaml:"allowed_origins"`
+	AllowedMethods   []string      `yaml:"allowed_methods"`
+	AllowedHeaders   []string      `yaml:"allowed_headers"`
+	MaxAge           time.Duration `yaml:"max_age"`
+	AllowCredentials bool          `yaml:"allow_credentials"`
+}
+
+// RateLimit configures a token bucket per client.
+type RateLimit struct {
+	// Key is what identifies a client: remote_addr, client_id or subject.
+	Key string `yaml:"key"`
+	// Rate is the sustained requests per second of one client; Burst what it may send at once.
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+	// MaxKeys bounds the buckets kept; the least recently used are forgotten beyond it.
+	MaxKeys int `yaml:"max_keys"`
 }
 
 // Policy configures where policy comes from and how it is evaluated.
@@ -188,8 +232,11 @@ type Revocation struct {
 
 // AuthZEN configures the OpenID AuthZEN API.
 type AuthZEN struct {
-	// PEPAuth is none, api_key or jwt.
+	// PEPAuth is none, api_key, jwt or mtls.
 	PEPAuth string `yaml:"pep_auth"`
+	// ClientCertNames are the names a PEP's client certificate may carry (subject common name
+	// or a DNS or URI subject alternative name) with pep_auth mtls.
+	ClientCertNames []string `yaml:"client_cert_names"`
 	// APIKeysSHA256 are hex SHA-256 digests of accepted PEP API keys.
 	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
 	// Issuer and Scope select the configured issuer and the scope a PEP JWT must carry; with

@@ -17,6 +17,9 @@ const (
 	DefaultShutdownDelay     = 5 * time.Second
 	DefaultMaxBatch          = 100
 	DefaultBatchConcurrency  = 8
+	DefaultClientAuth        = "require"
+	DefaultCORSMaxAge        = 10 * time.Minute
+	DefaultRateLimitMaxKeys  = 10000
 
 	DefaultPollInterval         = 30 * time.Second
 	DefaultDownloadTimeout      = 30 * time.Second
@@ -111,6 +114,21 @@ func (s *Server) SetDefaults() {
 	setUnset(&s.ShutdownDelay, DefaultShutdownDelay)
 	setDefault(&s.MaxBatch, DefaultMaxBatch)
 	setDefault(&s.BatchConcurrency, DefaultBatchConcurrency)
+	if s.TLS != nil && s.TLS.ClientCA != "" {
+		setDefault(&s.TLS.ClientAuth, DefaultClientAuth)
+	}
+	if s.CORS != nil {
+		if len(s.CORS.AllowedMethods) == 0 {
+			s.CORS.AllowedMethods = []string{"GET", "POST"}
+		}
+		if len(s.CORS.AllowedHeaders) == 0 {
+			s.CORS.AllowedHeaders = []string{"Authorization", "Content-Type", "X-Request-ID"}
+		}
+		setDefault(&s.CORS.MaxAge, DefaultCORSMaxAge)
+	}
+	if s.RateLimit != nil {
+		setDefault(&s.RateLimit.MaxKeys, DefaultRateLimitMaxKeys)
+	}
 }
 
 // SetDefaults fills every unset policy key with its default.

@@ -47,6 +47,7 @@ func (c *Config) Validate() error {
 		add("policy.decision_timeout: must be positive")
 	}
 	errs = append(errs, c.Policy.validate()...)
+	errs = append(errs, c.validateEdge()...)
 	if c.Tokens.MaxTokenBytes <= 0 || c.Tokens.CacheSize <= 0 || c.Tokens.CacheMaxBytes <= 0 {
 		add("tokens.max_token_bytes, tokens.cache_size and tokens.cache_max_bytes: must be positive")
 	}
@@ -76,7 +77,7 @@ func (c *Config) Validate() error {
 		add("revocation.store: %q is not file or redis", c.Revocation.Store)
 	}
 	oneOf(add, "revocation.on_store_error", c.Revocation.OnStoreError, "deny", "allow")
-	oneOf(add, "authzen.pep_auth", c.AuthZEN.PEPAuth, "none", "api_key", "jwt")
+	oneOf(add, "authzen.pep_auth", c.AuthZEN.PEPAuth, "none", "api_key", "jwt", "mtls")
 	oneOf(add, "authzen.response_context", c.AuthZEN.ResponseContext, "minimal", "full")
 	if c.AuthZEN.PEPAuth == "api_key" && len(c.AuthZEN.APIKeysSHA256) == 0 {
 		add("authzen.api_keys_sha256: must list at least one key when pep_auth is api_key")

@@ -140,7 +140,15 @@ func (s *Server) principal(r *http.Request) (*token.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.deps.Tokens.Verify(r.Context(), raw)
+	p, err := s.deps.Tokens.Verify(r.Context(), raw)
+	if err != nil {
+		return nil, err
+	}
+	// Rate limits by client or subject apply here, where the key is first known and trusted.
+	if err := s.limitPrincipal(p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // decideNative decides one native request body (of /v1/authorize, or an item of a batch) for

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,6 +17,13 @@ const (
 	pepAuthNone   = "none"
 	pepAuthAPIKey = "api_key"
 	pepAuthJWT    = "jwt"
+	pepAuthMTLS   = "mtls"
+)
+
+// Client certificate refusals of pep_auth mtls.
+var (
+	errNoClientCert      = errors.New("a client certificate verified against server.tls.client_ca is required")
+	errClientCertRefused = errors.New("the client certificate names no PEP accepted here")
 )
 
 // apiKeyHeader is the alternative to "Authorization: Bearer <key>" for PEP API keys.
@@ -43,7 +51,8 @@ func (e *apiKeyError) Unwrap() error { return e.err }
 
 // pepAuth authenticates the policy enforcement point calling the AuthZEN API and the Data API,
 // where the caller asserts the subject: none trusts every caller, api_key wants a key whose
-// SHA-256 is configured, jwt wants a token of the configured issuer carrying the scope.
+// SHA-256 is configured, jwt wants a token of the configured issuer carrying the scope, mtls a
+// verified client certificate carrying one of the configured names.
 type pepAuth struct {
 	s    *Server
 	mode string
@@ -51,10 +60,13 @@ type pepAuth struct {
 	keys [][]byte
 	// keyName names the key in errors: "API key", "admin API key".
 	keyName string
+	// certNames are the names a PEP's client certificate may carry.
+	certNames []string
 }
 
 func newPEPAuth(s *Server) *pepAuth {
-	return &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth, keys: parseDigests(s.cfg.AuthZEN.APIKeysSHA256), keyName: "API key"}
+	return &pepAuth{s: s, mode: s.cfg.AuthZEN.PEPAuth, keys: parseDigests(s.cfg.AuthZEN.APIKeysSHA256), keyName: "API key",
+		certNames: s.cfg.AuthZEN.ClientCertNames}
 }
 
 // check authenticates r, returning an error the one classifier maps to 401 or 403.
@@ -66,6 +78,8 @@ func (a *pepAuth) check(r *http.Request) error {
 		return a.checkAPIKey(r)
 	case pepAuthJWT:
 		return a.checkToken(r)
+	case pepAuthMTLS:
+		return a.checkClientCert(r)
 	default:
 		// config.Validate refuses other modes; a Server built around it fails closed.
 		return fmt.Errorf("authzen.pep_auth %q is not a mode", a.mode)
@@ -107,6 +121,26 @@ func (a *pepAuth) checkToken(r *http.Request) error {
 		return &scopeError{scope: cfg.Scope}
 	}
 	return nil
+}
+
+// checkClientCert wants a client certificate that the TLS handshake verified against
+// server.tls.client_ca (so never one merely presented) whose subject common name, or one of
+// whose DNS or URI subject alternative names, is listed in authzen.client_cert_names.
+func (a *pepAuth) checkClientCert(r *http.Request) error {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+		return errNoClientCert
+	}
+	leaf := r.TLS.VerifiedChains[0][0]
+	names := append([]string{leaf.Subject.CommonName}, leaf.DNSNames...)
+	for _, u := range leaf.URIs {
+		names = append(names, u.String())
+	}
+	for _, n := range names {
+		if n != "" && slices.Contains(a.certNames, n) {
+			return nil
+		}
+	}
+	return errClientCertRefused
 }
 
 // scopes lists the token's scopes: the mapped scopes property, else the scope or scp claim,

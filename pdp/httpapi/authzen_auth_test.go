@@ -47,7 +47,7 @@ func TestPEPAuthentication(t *testing.T) {
 			challenge: `error="invalid_token"`},
 		{name: "no PEP token", edit: jwt, status: 401, challenge: `Bearer realm="verdict"`, message: "a bearer token is required"},
 		// config.Validate refuses unknown modes; a Server built without it still trusts no one.
-		{name: "unknown mode", edit: func(c *config.Config) { c.AuthZEN.PEPAuth = "mtls" }, status: 500},
+		{name: "unknown mode", edit: func(c *config.Config) { c.AuthZEN.PEPAuth = "saml" }, status: 500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

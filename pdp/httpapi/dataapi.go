@@ -52,8 +52,8 @@ func opaErrorBody(e apiError) opaError {
 		code = opaCodeUnauthorized
 	case e.status == http.StatusNotFound:
 		code = opaCodeNotFound
-	case e.code == CodeResponseTooLarge:
-		code = CodeResponseTooLarge
+	case e.code == CodeResponseTooLarge, e.code == CodeRateLimited:
+		code = e.code
 	case e.status == http.StatusMethodNotAllowed:
 		code = opaCodeInvalidOperation
 	case e.status >= 500:

@@ -33,6 +33,7 @@ const (
 	CodeRevocationOffline   = "revocation_unavailable"
 	CodeRequestCancelled    = "request_cancelled"
 	CodeShuttingDown        = "shutting_down"
+	CodeRateLimited         = "rate_limited"
 )
 
 // Request errors raised by decoding and validation.
@@ -58,6 +59,8 @@ type apiError struct {
 	message string
 	// challenge is the WWW-Authenticate value, when the status asks for one.
 	challenge string
+	// retryAfter is the Retry-After value in seconds, when the caller should come back later.
+	retryAfter string
 }
 
 // classify maps an error to its status, code, message and challenge. It is the only place
@@ -69,7 +72,16 @@ func classify(err error) apiError {
 	var stepUp *stepUpError
 	var tooLarge *responseTooLargeError
 	var keyErr *apiKeyError
+	var limited *rateLimitedError
 	switch {
+	case errors.As(err, &limited):
+		return apiError{status: http.StatusTooManyRequests, code: CodeRateLimited,
+			message: "too many requests from this client; retry after the seconds in Retry-After", retryAfter: limited.seconds()}
+	case errors.Is(err, errNoClientCert):
+		// TLS client authentication has no HTTP scheme to name in WWW-Authenticate.
+		return apiError{status: http.StatusUnauthorized, code: CodeUnauthorized, message: err.Error()}
+	case errors.Is(err, errClientCertRefused):
+		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
 	case errors.As(err, &reqErr):
 		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
 	case errors.As(err, &scopeErr):
@@ -209,6 +221,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	level("request failed", "request_id", rid, "path", r.URL.Path, "status", e.status, "code", e.code, "error", err)
 	if e.challenge != "" {
 		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	if isDataAPI(r) {
 		writeJSON(w, e.status, opaErrorBody(e))

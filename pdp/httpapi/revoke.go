@@ -41,7 +41,7 @@ func (s *Server) revocationRoutes() {
 	}
 	admin := newAdminAuth(s)
 	s.router.HandleFunc(pathRevoke, admin.wrap(s.handleRevoke)).Methods(http.MethodPost)
-	s.router.HandleFunc(pathAdminRevocations, admin.wrap(s.handleAdminRevocation)).Methods(http.MethodPost)
+	s.admin.HandleFunc(pathAdminRevocations, admin.wrap(s.handleAdminRevocation)).Methods(http.MethodPost)
 }
 
 // handleRevoke is RFC 7009 token revocation: the token comes in a form, Verdict verifies it to

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/ratelimit"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -69,6 +71,12 @@ type Server struct {
 	decisionsFor atomic.Pointer[engine.Snapshot]
 	// draining is set by Drain: /ready answers 503 while everything else is still served.
 	draining atomic.Bool
+	// admin routes the operators' endpoints: router itself, or a router of its own when
+	// server.admin_addr is set; adminHandler serves it then.
+	admin        *mux.Router
+	adminHandler http.Handler
+	// limiter is server.rate_limit's buckets; nil when rate limits are off.
+	limiter *ratelimit.Limiter
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -94,15 +102,45 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 	}
-	// SkipClean: the router must not answer 301 to a cleaned path. Forward auth reads the path as
-	// sent (Envoy puts the original below /v1/forward-auth/) and refuses dot segments itself; a
-	// redirect would reach the client through the proxy instead of a 403.
-	s.router = mux.NewRouter().SkipClean(true)
-	s.router.Use(nameRoute)
+	if rl := cfg.Server.RateLimit; rl != nil {
+		if s.limiter, err = ratelimit.New(rl.Rate, rl.Burst, rl.MaxKeys, s.now); err != nil {
+			return nil, err
+		}
+	}
+	s.router = s.newRouter()
+	s.admin = s.router
+	if cfg.Server.AdminAddr != "" {
+		s.admin = s.newRouter()
+		s.adminHandler = s.chain(s.admin)
+	}
 	s.routes()
-	s.handler = withRequestID(s.withDrain(s.withFraming(s.withRecovery(s.withMetrics(s.router)))))
+	s.handler = s.chain(s.withCORS(s.withAddrRateLimit(s.router)))
 	return s, nil
 }
+
+// newRouter returns an empty router. SkipClean: the router must not answer 301 to a cleaned
+// path. Forward auth reads the path as sent (Envoy puts the original below /v1/forward-auth/)
+// and refuses dot segments itself; a redirect would reach the client through the proxy
+// instead of a 403.
+func (s *Server) newRouter() *mux.Router {
+	r := mux.NewRouter().SkipClean(true)
+	r.Use(nameRoute)
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.writeError(w, req, errNotFound) })
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		s.writeError(w, req, errMethodNotAllow)
+	})
+	return r
+}
+
+// chain wraps a router in the middleware every listener has.
+func (s *Server) chain(h http.Handler) http.Handler {
+	return withRequestID(s.withDrain(s.withFraming(withTLSState(s.withRecovery(s.withMetrics(h))))))
+}
+
+// AdminHandler serves the operators' endpoints (/metrics, /v1/status, /v1/admin/*, /health,
+// /ready) on the listener at server.admin_addr; it is nil when admin_addr is not set and the
+// main handler serves them.
+func (s *Server) AdminHandler() http.Handler { return s.adminHandler }
 
 func (s *Server) routes() {
 	r := s.router
@@ -119,19 +157,22 @@ func (s *Server) routes() {
 	r.HandleFunc(forwardAuthPath, std.handleForwardAuth)
 	r.HandleFunc(forwardAuthPath+"/{path:.*}", std.handleForwardAuth)
 	s.revocationRoutes()
-	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/v1/status", s.handleStatus).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { s.writeError(w, req, errNotFound) })
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		s.writeError(w, req, errMethodNotAllow)
-	})
+	for _, rt := range slices.Compact([]*mux.Router{r, s.admin}) {
+		rt.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
+		rt.HandleFunc("/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead)
+	}
+	s.admin.HandleFunc("/v1/status", s.handleStatus).Methods(http.MethodGet, http.MethodHead)
+	s.admin.Handle("/metrics", promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 }
 
-// Walk calls fn for every registered route, so the API description (docs/openapi.yaml) can be
-// checked against what is served.
-func (s *Server) Walk(fn mux.WalkFunc) error { return s.router.Walk(fn) }
+// Walk calls fn for every registered route, of the admin listener's router too, so the API
+// description (docs/openapi.yaml) can be checked against what is served.
+func (s *Server) Walk(fn mux.WalkFunc) error {
+	if err := s.router.Walk(fn); err != nil || s.admin == s.router {
+		return err
+	}
+	return s.admin.Walk(fn)
+}
 
 // ServeHTTP serves one request through the middleware chain and the router. The handlers mark
 // each step of the request for CPU profiles (package stage); what runs outside them, the
@@ -196,6 +237,8 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+	// rateLimited counts requests refused by server.rate_limit.
+	rateLimited prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -210,8 +253,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_decisions_total", Help: "Decisions by result: allow, deny or error.",
 		}, []string{"result"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "verdict_rate_limited_total", Help: "Requests refused with 429 because their client was over server.rate_limit.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
