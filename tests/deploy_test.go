@@ -210,15 +210,15 @@ func checkKubernetes(t *testing.T, docs []map[string]any) {
 	if cfg == "" || env == nil {
 		t.Fatal("the example lacks the ConfigMap's verdict.yaml or the container's env")
 	}
-	vars := []string{"PATH=" + os.Getenv("PATH")}
+	vars := []string{"PATH=" + os.Getenv("PATH"), "GOMEMLIMIT=" + checkEdgeObjects(t, docs, cfg)}
 	digest := "[" + strings.Repeat("ab", 32) + "]"
 	for _, e := range env {
 		e := e.(map[string]any)
-		if _, ok := e["valueFrom"]; ok {
+		if from, ok := e["valueFrom"].(map[string]any); ok && from["secretKeyRef"] != nil {
 			vars = append(vars, fmt.Sprintf("%s=%s", e["name"], digest))
 		}
 	}
-	if len(vars) != 3 {
+	if len(vars) != 4 {
 		t.Fatalf("secret variables %v, want the admin and AuthZEN key digests", vars)
 	}
 
@@ -240,12 +240,19 @@ func checkKubernetes(t *testing.T, docs []map[string]any) {
 
 	// check-config refuses files that do not exist: the pod mounts the signing key at
 	// /etc/verdict, which the test stands in for with its directory.
+	// The TLS Secret is mounted at /etc/verdict-tls, which the test's tls directory stands in for.
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "signing.pub.pem"), nil, 0o600); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "tls"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range []string{"signing.pub.pem", "tls/tls.crt", "tls/tls.key"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	file := filepath.Join(dir, "verdict.yaml")
-	if err := os.WriteFile(file, []byte(strings.ReplaceAll(cfg, "/etc/verdict/", dir+"/")), 0o600); err != nil {
+	cfg = strings.ReplaceAll(strings.ReplaceAll(cfg, "/etc/verdict-tls/", dir+"/tls/"), "/etc/verdict/", dir+"/")
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -269,4 +276,114 @@ func lookup(t *testing.T, m map[string]any, keys ...string) map[string]any {
 		m = next
 	}
 	return m
+}
+
+// checkEdgeObjects checks what the Kubernetes example adds around the container: GOMEMLIMIT
+// derived from limits.memory, the admin port with the probes on it, TLS from a Secret at the
+// configured paths, a preStop sleep that fits in the grace period with the shutdown drain, a
+// PodDisruptionBudget for the Deployment's pods, and the decision-log receiver example. It
+// returns GOMEMLIMIT as the kubelet would set it, for check-config to start under.
+func checkEdgeObjects(t *testing.T, docs []map[string]any, cfg string) string {
+	t.Helper()
+	var pod, pdb map[string]any
+	for _, doc := range docs {
+		switch doc["kind"] {
+		case "Deployment":
+			pod = lookup(t, doc, "spec", "template", "spec")
+		case "PodDisruptionBudget":
+			pdb = doc
+		}
+	}
+	if pod == nil || pdb == nil {
+		t.Fatal("the example lacks the Deployment or the PodDisruptionBudget")
+	}
+	if lookup(t, pdb, "spec", "selector", "matchLabels")["app"] != "verdict" || lookup(t, pdb, "spec")["maxUnavailable"] == nil {
+		t.Errorf("PodDisruptionBudget %v does not bound the verdict pods", pdb["spec"])
+	}
+	c := pod["containers"].([]any)[0].(map[string]any)
+
+	var server struct {
+		Server struct {
+			AdminAddr string `yaml:"admin_addr"`
+			TLS       struct {
+				CertFile string `yaml:"cert_file"`
+				KeyFile  string `yaml:"key_file"`
+			}
+			ShutdownDelay   time.Duration `yaml:"shutdown_delay"`
+			ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+		}
+	}
+	if err := yaml.Unmarshal([]byte(cfg), &server); err != nil {
+		t.Fatal(err)
+	}
+	s := server.Server
+	ports := map[string]int{}
+	for _, p := range c["ports"].([]any) {
+		p := p.(map[string]any)
+		ports[p["name"].(string)] = p["containerPort"].(int)
+	}
+	if !strings.HasSuffix(s.AdminAddr, fmt.Sprintf(":%d", ports["admin"])) {
+		t.Errorf("admin_addr %q is not the admin containerPort %d", s.AdminAddr, ports["admin"])
+	}
+	for _, probe := range []string{"readinessProbe", "livenessProbe"} {
+		get := lookup(t, c, probe, "httpGet")
+		if get["port"] != "admin" || get["scheme"] != "HTTPS" {
+			t.Errorf("%s %v: want the admin port over HTTPS", probe, get)
+		}
+	}
+
+	mounts := map[string]string{}
+	for _, m := range c["volumeMounts"].([]any) {
+		m := m.(map[string]any)
+		mounts[m["name"].(string)] = m["mountPath"].(string)
+	}
+	var tlsSecret string
+	for _, v := range pod["volumes"].([]any) {
+		if v := v.(map[string]any); v["name"] == "tls" {
+			tlsSecret, _ = lookup(t, v, "secret")["secretName"].(string)
+		}
+	}
+	if tlsSecret == "" || s.TLS.CertFile != mounts["tls"]+"/tls.crt" || s.TLS.KeyFile != mounts["tls"]+"/tls.key" {
+		t.Errorf("server.tls %+v is not the Secret %q mounted at %q", s.TLS, tlsSecret, mounts["tls"])
+	}
+
+	preStop := lookup(t, c, "lifecycle", "preStop", "sleep")["seconds"].(int)
+	timeout := s.ShutdownTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Second // config.DefaultShutdownTimeout
+	}
+	drain := time.Duration(preStop)*time.Second + s.ShutdownDelay + timeout
+	if grace := time.Duration(pod["terminationGracePeriodSeconds"].(int)) * time.Second; preStop < 1 || grace <= drain {
+		t.Errorf("terminationGracePeriodSeconds %s must exceed the preStop sleep, shutdown_delay and shutdown_timeout, %s", grace, drain)
+	}
+
+	example := regexp.MustCompile(`(?m)^ *# (decision_log:\n(?: *#   .*\n)+)`).FindStringSubmatch(cfg)
+	if example == nil {
+		t.Fatal("no commented decision-log receiver example in verdict.yaml")
+	}
+	var sink struct {
+		DecisionLog map[string]string `yaml:"decision_log"`
+	}
+	if err := yaml.Unmarshal([]byte(regexp.MustCompile(`(?m)^ *# ?`).ReplaceAllString(example[1], "")), &sink); err != nil ||
+		sink.DecisionLog["sink"] != "http" || sink.DecisionLog["url"] == "" {
+		t.Errorf("decision-log example %q: %v; want sink http and a url", example[1], err)
+	}
+
+	// GOMEMLIMIT as the kubelet expands it: limits.memory in the divisor's unit, put into the
+	// value that references it.
+	env := map[string]map[string]any{}
+	for _, e := range c["env"].([]any) {
+		e := e.(map[string]any)
+		env[e["name"].(string)] = e
+	}
+	ref := lookup(t, env["MEMORY_LIMIT_KIB"], "valueFrom", "resourceFieldRef")
+	limit := lookup(t, c, "resources", "limits")["memory"]
+	if ref["resource"] != "limits.memory" || ref["divisor"] != "1Ki" || limit != "512Mi" {
+		t.Fatalf("MEMORY_LIMIT_KIB %v from limits.memory %v: the test knows 512Mi in 1Ki", ref, limit)
+	}
+	gomemlimit := strings.ReplaceAll(env["GOMEMLIMIT"]["value"].(string), "$(MEMORY_LIMIT_KIB)", fmt.Sprint(512*1024))
+	if gomemlimit != "524288000B" {
+		t.Errorf("GOMEMLIMIT %q, want 524288000B (500MiB under 512Mi)", gomemlimit)
+	}
+	return gomemlimit
 }
