@@ -34,22 +34,27 @@ func TestValidateEdge(t *testing.T) {
 		{name: "pep mtls without names", yaml: tlsCA + "authzen: {pep_auth: mtls}", want: "authzen.client_cert_names"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(strings.NewReader(tt.yaml), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = c.Validate()
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Validate: %v", err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate error = %v, want it to mention %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.yaml, tt.want) })
+	}
+}
+
+// checkValidate loads yaml and checks that Validate accepts it (want "") or refuses it with an
+// error that mentions want.
+func checkValidate(t *testing.T, yaml, want string) {
+	t.Helper()
+	c, err := Load(strings.NewReader(yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Validate error = %v, want it to mention %q", err, want)
 	}
 }
 
