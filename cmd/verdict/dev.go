@@ -18,8 +18,9 @@ func devIdentity() mintFlags {
 		scopes: "document:read document:update project:read", amr: "pwd,otp"}
 }
 
-// printDevBanner prints a ready-to-use token and curl command for the development issuer.
-func printDevBanner(w io.Writer, key *token.DevKey, addr string) error {
+// printDevBanner prints a ready-to-use token and curl command for the development issuer
+// serving at baseURL (http://127.0.0.1:8181, or https:// with server.tls).
+func printDevBanner(w io.Writer, key *token.DevKey, baseURL string) error {
 	identity := devIdentity()
 	claims, err := identity.claimSet(time.Now())
 	if err != nil {
@@ -30,15 +31,15 @@ func printDevBanner(w io.Writer, key *token.DevKey, addr string) error {
 		return err
 	}
 	_, err = fmt.Fprintf(w, `
-Verdict is running in development mode on http://%[1]s with the built-in policy.
+Verdict is running in development mode on %[1]s with the built-in policy.
 A token for alice (editor, tenant acme, MFA), valid for %[2]s:
 
 export TOKEN=%[3]s
 
-curl -s http://%[1]s/v1/authorize \
+curl -s %[1]s/v1/authorize \
   -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d '{"action":"read","resource":{"type":"document","id":"doc-42","properties":{"tenant":"acme","owner":"alice","classification":"internal"}}}'
 
-`, addr, devTokenTTL, tok)
+`, baseURL, devTokenTTL, tok)
 	return err
 }

@@ -114,7 +114,11 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 			"revision", policy.Status().Revision)
 	}
 	if devKey != nil {
-		if err := printDevBanner(out, devKey, listeners[0].ln.Addr().String()); err != nil {
+		scheme := "http://"
+		if cfg.Server.TLS != nil {
+			scheme = "https://"
+		}
+		if err := printDevBanner(out, devKey, scheme+listeners[0].ln.Addr().String()); err != nil {
 			return err
 		}
 	}
