@@ -220,6 +220,11 @@ func TestEdgeTLS(t *testing.T) {
 		if _, err := send(http.DefaultClient, http.MethodGet, strings.Replace(e.inst.URL, "https:", "http:", 1)+"/health", ""); err == nil {
 			t.Error("plain HTTP answered on the TLS port")
 		}
+		old := &tls.Config{RootCAs: e.roots, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}
+		if conn, err := tls.Dial("tcp", strings.TrimPrefix(e.inst.URL, "https://"), old); err == nil {
+			conn.Close()
+			t.Error("a TLS 1.1 client was served; the minimum is TLS 1.2")
+		}
 	})
 	t.Run("admin listener", func(t *testing.T) {
 		for _, tt := range []struct {
