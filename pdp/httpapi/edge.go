@@ -88,15 +88,13 @@ func (s *Server) limitPrincipal(p *token.Principal) error {
 	if s.limiter == nil {
 		return nil
 	}
-	var id string
+	id := "subject " + p.Subject
 	switch s.cfg.Server.RateLimit.Key {
 	case limitByClient:
-		id = "client " + firstString(p.Claims["client_id"], p.Claims["azp"])
-		if id == "client " {
-			id = "subject " + p.Subject
+		if client := firstString(p.Claims["client_id"], p.Claims["azp"]); client != "" {
+			id = "client " + client
 		}
 	case limitBySubject:
-		id = "subject " + p.Subject
 	default:
 		return nil
 	}
