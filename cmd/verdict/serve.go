@@ -49,6 +49,7 @@ func newServeCommand() *cobra.Command {
 	}
 	flags.register(cmd.Flags())
 	flags.registerAddr(cmd.Flags())
+	flags.registerWatch(cmd.Flags())
 	return cmd
 }
 
@@ -112,9 +113,10 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	}
 	ln = httpapi.NewListener(ln)
 	srv := httpapi.NewHTTPServer(cfg.Server, api, log)
-	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", policy.Status().Revision)
+	st := policy.Status()
+	log.Info("verdict serving", "addr", ln.Addr().String(), "revision", st.Revision, "policy_source", st.Describe())
 	if devKey != nil {
-		if err := printDevBanner(out, devKey, ln.Addr().String()); err != nil {
+		if err := printDevBanner(out, devKey, ln.Addr().String(), st); err != nil {
 			return err
 		}
 	}

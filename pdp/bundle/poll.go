@@ -34,6 +34,12 @@ func (m *Manager) loop(ctx context.Context, delay time.Duration) {
 	}
 }
 
+// watch reads the source after each change w reports, until ctx ends.
+func (m *Manager) watch(ctx context.Context, w *watcher) {
+	defer close(m.done)
+	w.run(ctx, func() { m.poll(ctx) })
+}
+
 // poll fetches from the source once, activates what changed, records the outcome and returns
 // how long to wait before the next poll.
 func (m *Manager) poll(ctx context.Context) time.Duration {
@@ -108,6 +114,9 @@ func (m *Manager) runTests(ctx context.Context, b *opabundle.Bundle) error {
 		return err
 	}
 	if err := report.Err(); err != nil {
+		if failed := report.FailureSummary(); failed != "" {
+			return fmt.Errorf("the bundle's own tests: %w: %s", err, failed)
+		}
 		return fmt.Errorf("the bundle's own tests: %w", err)
 	}
 	return nil

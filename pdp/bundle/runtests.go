@@ -141,6 +141,26 @@ func (r TestReport) Err() error {
 	return nil
 }
 
+// FailureSummary names the tests that failed or errored, with their errors, on one line.
+func (r TestReport) FailureSummary() string {
+	var lines []string
+	for _, t := range r.Results {
+		if t.Outcome == TestFailed || t.Outcome == TestErrored {
+			lines = append(lines, t.failureLine())
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// failureLine is "FAIL pkg.name (file:row)", with the error when there is one.
+func (t TestResult) failureLine() string {
+	line := fmt.Sprintf("%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
+	if t.Error != "" {
+		line += ": " + oneLine(t.Error)
+	}
+	return line
+}
+
 // Write prints the report: a line per failed or errored test (every test when verbose, with
 // per-file coverage and printed output too), then "N passed, M failed" and "coverage: X.XX%".
 func (r TestReport) Write(w io.Writer, verbose bool) error {
@@ -152,10 +172,7 @@ func (r TestReport) Write(w io.Writer, verbose bool) error {
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
-		if t.Error != "" {
-			fmt.Fprintf(&b, ": %s", oneLine(t.Error))
-		}
+		b.WriteString(t.failureLine())
 		b.WriteByte('\n')
 		if verbose && t.Output != "" {
 			for line := range strings.SplitSeq(strings.TrimRight(t.Output, "\n"), "\n") {
