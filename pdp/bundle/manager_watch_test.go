@@ -16,17 +16,18 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 )
 
-// saveRevision writes the policy files of rev into dir, the manifest naming rev, with authz
-// replacing authz.rego when it is not empty.
+// saveRevision writes the policy files of rev into dir, with authz replacing authz.rego when
+// it is not empty, and last the manifest naming rev, so that a read that sees rev sees all of
+// its files.
 func saveRevision(t *testing.T, dir, rev, authz string) {
 	t.Helper()
 	files := policyFiles(rev)
-	files[".manifest"] = fmt.Sprintf(`{"roots": ["verdict"], "revision": %q}`, rev)
 	if authz != "" {
 		files["authz.rego"] = authz
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+	files[".manifest"] = fmt.Sprintf(`{"roots": ["verdict"], "revision": %q}`, rev)
+	for _, name := range []string{"authz.rego", "authz_test.rego", ".manifest"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(files[name]), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -61,15 +62,14 @@ func TestManagerWatch(t *testing.T) {
 			wantServing: "r2", wantReason: bundle.ReasonTests},
 		{name: "the fix serves", rev: "r5", wantServing: "r5"},
 	}
-	var failures uint64
 	for _, step := range steps {
+		failures := h.m.Status().Failures
 		saveRevision(t, dir, step.rev, step.authz)
 		if step.wantReason == "" {
 			took := h.waitRevision(t, step.wantServing)
 			t.Logf("%s: served %s %v after the save", step.name, step.rev, took)
 		} else {
-			failures++
-			st := h.waitFailures(t, failures)
+			st := h.waitFailures(t, failures+1)
 			if st.LastFailure.Reason != step.wantReason || !strings.Contains(st.LastFailure.Error, "authz") {
 				t.Errorf("%s: last failure = %+v, want reason %s naming the file or test", step.name, st.LastFailure, step.wantReason)
 			}
