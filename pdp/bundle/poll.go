@@ -109,7 +109,8 @@ func (m *Manager) apply(ctx context.Context, f *fetched, origin string, start ti
 
 // runTests is the policy.require_tests gate: the bundle's own tests must exist and pass.
 func (m *Manager) runTests(ctx context.Context, b *opabundle.Bundle) error {
-	report, err := Test(ctx, b, TestOptions{RequireTests: true, MaxBytes: m.cfg.MaxBundleBytes, AllowBuiltins: m.cfg.AllowBuiltins})
+	report, err := Test(ctx, b, TestOptions{RequireTests: true, SkipCoverage: true, MaxBytes: m.cfg.MaxBundleBytes,
+		AllowBuiltins: m.cfg.AllowBuiltins})
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,9 @@ type TestOptions struct {
 	MaxBytes int64
 	// RequireTests makes a bundle without any test rule an error (ErrNoTests).
 	RequireTests bool
+	// SkipCoverage leaves coverage out (Coverage and Files stay empty), for a gate that only
+	// needs the tests to pass; tracing coverage makes a run slower. Threshold must then be 0.
+	SkipCoverage bool
 	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
 	// policy.allow_builtins: a bundle that calls another is refused before its tests run.
 	AllowBuiltins []string
@@ -236,6 +239,9 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	if opts.Threshold < 0 || opts.Threshold > 100 {
 		return TestReport{}, fmt.Errorf("run rego tests: threshold %.2f is not between 0 and 100", opts.Threshold)
 	}
+	if opts.SkipCoverage && opts.Threshold > 0 {
+		return TestReport{}, errors.New("run rego tests: a coverage threshold needs coverage, which SkipCoverage leaves out")
+	}
 	builtins, err := NewBuiltins(opts.AllowBuiltins)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
@@ -262,10 +268,12 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetStore(store).
 		SetBundles(bundles).
-		SetCoverageQueryTracer(cov).
 		CapturePrintOutput(true).
 		SetTimeout(cmp.Or(opts.Timeout, DefaultTestTimeout)).
 		SetParallel(runtime.GOMAXPROCS(0))
+	if !opts.SkipCoverage {
+		runner.SetCoverageQueryTracer(cov)
+	}
 	ch, err := runner.RunTests(ctx, txn)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
@@ -281,7 +289,9 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	slices.SortFunc(report.Results, func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
 	})
-	report.setCoverage(cov, policyModules(bundles), display)
+	if !opts.SkipCoverage {
+		report.setCoverage(cov, policyModules(bundles), display)
+	}
 	return report, nil
 }
 
