@@ -70,6 +70,8 @@ func devPolicyNote(st bundle.Status) string {
 		return "the built-in copy compiled into this binary (no " + devPolicyDir + " directory here; edits elsewhere are not served)"
 	case st.Watching:
 		return st.Describe() + ": each saved change serves within a second, or is refused with the reason in the log"
+	case st.Kind == bundle.KindURL:
+		return st.Describe() + ": new revisions serve at the next poll (policy.poll_interval)"
 	default:
 		return st.Describe() + ": changes serve at the next polls (policy.poll_interval); add --watch to serve them on save"
 	}
