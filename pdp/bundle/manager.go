@@ -185,7 +185,7 @@ func (m *Manager) Start(ctx context.Context) error {
 		last := m.Status().LastAttempt
 		if !remote {
 			if w != nil {
-				_ = w.fsw.Close()
+				w.close()
 			}
 			return fmt.Errorf("bundle %s: %s", m.src, last.Error)
 		}
@@ -203,8 +203,8 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops polling or watching and waits for a read in progress to end. It is safe to call more than
-// once, and before Start.
+// Close stops polling or watching and waits for a read in progress to end. It is safe to call
+// more than once, and before Start.
 func (m *Manager) Close() {
 	if m.stop == nil {
 		return

@@ -67,12 +67,15 @@ func (w *watcher) addTree(dir string) error {
 	})
 }
 
+// close stops the notifications of a watcher that will not run.
+func (w *watcher) close() { _ = w.fsw.Close() }
+
 // run calls changed once after each burst of relevant events, when none has arrived for the
 // debounce period, until ctx ends; then it closes the watcher. A watcher error (such as a
 // queue overflow, which loses events) also calls changed, since something may have changed
 // unseen.
 func (w *watcher) run(ctx context.Context, changed func()) {
-	defer w.fsw.Close()
+	defer w.close()
 	timer := time.NewTimer(w.debounce)
 	timer.Stop()
 	defer timer.Stop()
