@@ -1,4 +1,4 @@
-# Verdict. `make run` serves the built-in policy in development mode; `make test` runs every test.
+# Verdict. `make run` serves ./policies in development mode; `make test` runs every test.
 GO      ?= go
 BIN     := bin/verdict
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)

@@ -129,6 +129,9 @@ type status struct {
 	Revision string `json:"revision"`
 	Policy   struct {
 		Source       string `json:"source"`
+		Kind         string `json:"kind"`
+		Watching     bool   `json:"watching"`
+		Failures     uint64 `json:"failures"`
 		Revision     string `json:"revision"`
 		Origin       string `json:"origin"`
 		Verification bool   `json:"verification"`

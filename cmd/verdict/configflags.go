@@ -18,6 +18,7 @@ type configFlags struct {
 	addr   string
 	bundle string
 	dev    bool
+	watch  bool
 }
 
 func (f *configFlags) register(fs *pflag.FlagSet) {
@@ -31,6 +32,11 @@ func (f *configFlags) registerAddr(fs *pflag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", "", "listen address (server.addr)")
 }
 
+// registerWatch adds --watch, for serve.
+func (f *configFlags) registerWatch(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.watch, "watch", false, "serve each saved change of a directory or file bundle within a second, from file notifications (policy.watch)")
+}
+
 // load reads the file, then VERDICT_* variables, then the flags that were set, then defaults.
 // It warns on stderr about VERDICT_* variables that name no key. It does not validate.
 func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
@@ -38,7 +44,7 @@ func (f *configFlags) load(fs *pflag.FlagSet) (config.Config, error) {
 	for _, name := range unknown {
 		fmt.Fprintf(os.Stderr, "verdict: warning: %s names no configuration key; ignored\n", name)
 	}
-	for name, path := range map[string]string{"addr": "server.addr", "bundle": "policy.bundle"} {
+	for name, path := range map[string]string{"addr": "server.addr", "bundle": "policy.bundle", "watch": "policy.watch"} {
 		if flag := fs.Lookup(name); flag != nil && flag.Changed {
 			overrides = append(overrides, config.Override{Path: path, Value: flag.Value.String()})
 		}
@@ -74,6 +80,7 @@ func (f *configFlags) loadValid(fs *pflag.FlagSet, checks ...func(config.Config)
 		if devKey, err = addDevIssuer(&cfg); err != nil {
 			return config.Config{}, nil, err
 		}
+		useDevPolicies(&cfg.Policy)
 	}
 	errs = append(errs, cfg.Validate())
 	for _, check := range checks {

@@ -48,6 +48,7 @@ func newServeCommand() *cobra.Command {
 	}
 	flags.register(cmd.Flags())
 	flags.registerAddr(cmd.Flags())
+	flags.registerWatch(cmd.Flags())
 	return cmd
 }
 
@@ -109,16 +110,17 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
+	st := policy.Status()
 	for _, l := range listeners {
 		log.Info("verdict serving", "listener", l.name, "addr", l.ln.Addr().String(), "tls", cfg.Server.TLS != nil,
-			"revision", policy.Status().Revision)
+			"revision", st.Revision, "policy_source", st.Describe())
 	}
 	if devKey != nil {
 		scheme := "http://"
 		if cfg.Server.TLS != nil {
 			scheme = "https://"
 		}
-		if err := printDevBanner(out, devKey, scheme+listeners[0].ln.Addr().String()); err != nil {
+		if err := printDevBanner(out, devKey, scheme+listeners[0].ln.Addr().String(), st); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 )
@@ -61,5 +62,28 @@ func BenchmarkPack(b *testing.B) {
 		if _, err := Pack(dir, testLimit); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRequireTestsGate is what policy.require_tests costs a new revision of the
+// repository's policies: their Rego tests, with coverage traced as `verdict test` traces it, and
+// without, as the gate runs them.
+func BenchmarkRequireTestsGate(b *testing.B) {
+	bu, err := Load(filepath.Join("..", "..", "policies"), testLimit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		skip bool
+	}{{name: "coverage"}, {name: "gate", skip: true}} {
+		b.Run(tt.name, func(b *testing.B) {
+			for b.Loop() {
+				r, err := Test(context.Background(), bu, TestOptions{RequireTests: true, SkipCoverage: tt.skip})
+				if err != nil || r.Err() != nil {
+					b.Fatal(err, r.Err())
+				}
+			}
+		})
 	}
 }

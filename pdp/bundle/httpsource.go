@@ -50,6 +50,8 @@ func newHTTPSource(rawURL string, client *http.Client, token string, maxBytes in
 
 func (s *httpSource) String() string { return s.display }
 
+func (s *httpSource) kind() string { return KindURL }
+
 func (s *httpSource) longPolling() bool { return s.longPoll > 0 && s.serverLongPolls }
 
 func (s *httpSource) retry() { s.etag = s.prevETag }

@@ -27,7 +27,8 @@ type ActivateFunc func(ctx context.Context, b *opabundle.Bundle) error
 // ManagerConfig configures a Manager.
 type ManagerConfig struct {
 	// Policy is the policy section; the manager reads bundle, poll_interval,
-	// long_poll_timeout, download_timeout, max_bundle_bytes, require_tests and credentials.
+	// long_poll_timeout, download_timeout, max_bundle_bytes, require_tests, credentials and
+	// watch.
 	Policy config.Policy
 	// DataDir keeps the last activated bundle under DataDir/bundles; "" keeps none.
 	DataDir string
@@ -52,7 +53,9 @@ type ManagerDeps struct {
 
 // Manager keeps the serving policy up to date with its source. Start activates a first
 // revision (the source's, else the last good one persisted by an earlier run, or the built-in
-// bundle when no source is configured), then polls the source in the background. Every new
+// bundle when no source is configured), then polls the source in the background, or, with
+// policy.watch, reads a directory or file source after each change file notifications report
+// (debounced by WatchDebounce) instead of polling it. Every new
 // revision is parsed, checked (archive safety, signature, the bundle's own tests when
 // policy.require_tests is set) and built into a complete snapshot off the request path before
 // one atomic swap publishes it; a refused revision leaves the serving one in place, and is
@@ -106,14 +109,22 @@ func NewManager(cfg ManagerConfig, deps ManagerDeps) (*Manager, error) {
 	if m.src, err = m.newSource(); err != nil {
 		return nil, fmt.Errorf("bundle manager: %w", err)
 	}
+	if p.Watch && (m.src == nil || m.remote()) {
+		return nil, errors.New("bundle manager: policy.watch needs a directory or file bundle")
+	}
 	if cfg.DataDir != "" && m.src != nil {
 		m.store = &store{dir: filepath.Join(cfg.DataDir, "bundles")}
 	}
-	m.st = Status{Source: OriginBuiltin, Verification: deps.Verifier != nil}
+	m.st = Status{Source: OriginBuiltin, Kind: KindBuiltin, Verification: deps.Verifier != nil, Watching: p.Watch}
 	if m.src != nil {
-		m.st.Source = m.src.String()
+		m.st.Source, m.st.Kind = m.src.String(), m.src.kind()
 	}
 	return m, nil
+}
+
+func (m *Manager) remote() bool {
+	_, ok := m.src.(*httpSource)
+	return ok
 }
 
 func (m *Manager) newSource() (source, error) {
@@ -131,7 +142,7 @@ func (m *Manager) newSource() (source, error) {
 	case strings.Contains(b, "://"):
 		return nil, fmt.Errorf("policy.bundle %q: only http(s) URLs, directories and .tar.gz files are supported", redact.URL(b))
 	default:
-		return newFileSource(b, m.cfg.MaxBundleBytes), nil
+		return newFileSource(b, m.cfg.MaxBundleBytes, m.cfg.Watch), nil
 	}
 }
 
@@ -150,7 +161,15 @@ func (m *Manager) Start(ctx context.Context) error {
 	if strings.HasPrefix(m.cfg.Bundle, "http://") && m.cfg.Credentials.BearerToken != "" {
 		m.log.Warn("policy.credentials.bearer_token is sent to the bundle server over plain http", "source", m.src.String())
 	}
-	_, remote := m.src.(*httpSource)
+	var w *watcher
+	if m.cfg.Watch {
+		// Watching starts before the first read, so a change made meanwhile is not missed.
+		var err error
+		if w, err = newWatcher(m.cfg.Bundle, WatchDebounce, m.log); err != nil {
+			return err
+		}
+	}
+	remote := m.remote()
 	served, first := false, time.Duration(0)
 	if remote {
 		served = m.startPersisted(ctx)
@@ -165,6 +184,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	if !served {
 		last := m.Status().LastAttempt
 		if !remote {
+			if w != nil {
+				w.close()
+			}
 			return fmt.Errorf("bundle %s: %s", m.src, last.Error)
 		}
 		m.log.Error("no policy is serving yet: the bundle source failed and nothing is persisted; polling goes on and decisions get 503 until it answers",
@@ -172,12 +194,17 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop, m.done = stop, make(chan struct{})
-	go m.loop(loopCtx, first)
+	if w != nil {
+		m.log.Info("watching the bundle for changes", "source", m.src.String())
+		go m.watch(loopCtx, w)
+	} else {
+		go m.loop(loopCtx, first)
+	}
 	return nil
 }
 
-// Close stops polling and waits for a poll in progress to end. It is safe to call more than
-// once, and before Start.
+// Close stops polling or watching and waits for a read in progress to end. It is safe to call
+// more than once, and before Start.
 func (m *Manager) Close() {
 	if m.stop == nil {
 		return

@@ -221,7 +221,7 @@ type managerOpts struct {
 }
 
 // newHarness creates a manager for source without starting it; it is closed at cleanup.
-func newHarness(t *testing.T, source string, o managerOpts) *harness {
+func newHarness(t testing.TB, source string, o managerOpts) *harness {
 	t.Helper()
 	cfg := config.Policy{Bundle: source, PollInterval: pollInterval, DownloadTimeout: 5 * time.Second}
 	if o.policy != nil {
@@ -249,7 +249,7 @@ func newHarness(t *testing.T, source string, o managerOpts) *harness {
 }
 
 // start is newHarness then Start, which must succeed.
-func start(t *testing.T, source string, o managerOpts) *harness {
+func start(t testing.TB, source string, o managerOpts) *harness {
 	t.Helper()
 	h := newHarness(t, source, o)
 	if err := h.m.Start(context.Background()); err != nil {

@@ -34,6 +34,12 @@ func (m *Manager) loop(ctx context.Context, delay time.Duration) {
 	}
 }
 
+// watch reads the source after each change w reports, until ctx ends.
+func (m *Manager) watch(ctx context.Context, w *watcher) {
+	defer close(m.done)
+	w.run(ctx, func() { m.poll(ctx) })
+}
+
 // poll fetches from the source once, activates what changed, records the outcome and returns
 // how long to wait before the next poll.
 func (m *Manager) poll(ctx context.Context) time.Duration {
@@ -103,11 +109,15 @@ func (m *Manager) apply(ctx context.Context, f *fetched, origin string, start ti
 
 // runTests is the policy.require_tests gate: the bundle's own tests must exist and pass.
 func (m *Manager) runTests(ctx context.Context, b *opabundle.Bundle) error {
-	report, err := Test(ctx, b, TestOptions{RequireTests: true, MaxBytes: m.cfg.MaxBundleBytes, AllowBuiltins: m.cfg.AllowBuiltins})
+	report, err := Test(ctx, b, TestOptions{RequireTests: true, SkipCoverage: true, MaxBytes: m.cfg.MaxBundleBytes,
+		AllowBuiltins: m.cfg.AllowBuiltins})
 	if err != nil {
 		return err
 	}
 	if err := report.Err(); err != nil {
+		if failed := report.FailureSummary(); failed != "" {
+			return fmt.Errorf("the bundle's own tests: %w: %s", err, failed)
+		}
 		return fmt.Errorf("the bundle's own tests: %w", err)
 	}
 	return nil

@@ -51,6 +51,9 @@ type TestOptions struct {
 	MaxBytes int64
 	// RequireTests makes a bundle without any test rule an error (ErrNoTests).
 	RequireTests bool
+	// SkipCoverage leaves coverage out (Coverage and Files stay empty), for a gate that only
+	// needs the tests to pass; tracing coverage makes a run slower. Threshold must then be 0.
+	SkipCoverage bool
 	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
 	// policy.allow_builtins: a bundle that calls another is refused before its tests run.
 	AllowBuiltins []string
@@ -141,6 +144,26 @@ func (r TestReport) Err() error {
 	return nil
 }
 
+// FailureSummary names the tests that failed or errored, with their errors, on one line.
+func (r TestReport) FailureSummary() string {
+	var lines []string
+	for _, t := range r.Results {
+		if t.Outcome == TestFailed || t.Outcome == TestErrored {
+			lines = append(lines, t.failureLine())
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// failureLine is "FAIL pkg.name (file:row)", with the error when there is one.
+func (t TestResult) failureLine() string {
+	line := fmt.Sprintf("%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
+	if t.Error != "" {
+		line += ": " + oneLine(t.Error)
+	}
+	return line
+}
+
 // Write prints the report: a line per failed or errored test (every test when verbose, with
 // per-file coverage and printed output too), then "N passed, M failed" and "coverage: X.XX%".
 func (r TestReport) Write(w io.Writer, verbose bool) error {
@@ -152,10 +175,7 @@ func (r TestReport) Write(w io.Writer, verbose bool) error {
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
-		if t.Error != "" {
-			fmt.Fprintf(&b, ": %s", oneLine(t.Error))
-		}
+		b.WriteString(t.failureLine())
 		b.WriteByte('\n')
 		if verbose && t.Output != "" {
 			for line := range strings.SplitSeq(strings.TrimRight(t.Output, "\n"), "\n") {
@@ -219,6 +239,9 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	if opts.Threshold < 0 || opts.Threshold > 100 {
 		return TestReport{}, fmt.Errorf("run rego tests: threshold %.2f is not between 0 and 100", opts.Threshold)
 	}
+	if opts.SkipCoverage && opts.Threshold > 0 {
+		return TestReport{}, errors.New("run rego tests: a coverage threshold needs coverage, which SkipCoverage leaves out")
+	}
 	builtins, err := NewBuiltins(opts.AllowBuiltins)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
@@ -245,10 +268,12 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetStore(store).
 		SetBundles(bundles).
-		SetCoverageQueryTracer(cov).
 		CapturePrintOutput(true).
 		SetTimeout(cmp.Or(opts.Timeout, DefaultTestTimeout)).
 		SetParallel(runtime.GOMAXPROCS(0))
+	if !opts.SkipCoverage {
+		runner.SetCoverageQueryTracer(cov)
+	}
 	ch, err := runner.RunTests(ctx, txn)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
@@ -264,7 +289,9 @@ func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts Te
 	slices.SortFunc(report.Results, func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
 	})
-	report.setCoverage(cov, policyModules(bundles), display)
+	if !opts.SkipCoverage {
+		report.setCoverage(cov, policyModules(bundles), display)
+	}
 	return report, nil
 }
 

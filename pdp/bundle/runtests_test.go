@@ -74,6 +74,13 @@ func TestRunTests(t *testing.T) {
 			wantCoverage: func(c float64) bool { return c > 0 && c < 90 },
 		},
 		{
+			name:         "coverage skipped",
+			paths:        func(t *testing.T) []string { return []string{uncoveredDir(t)} },
+			opts:         TestOptions{SkipCoverage: true},
+			wantPassed:   3,
+			wantCoverage: func(c float64) bool { return c == 0 },
+		},
+		{
 			name: "no tests with require tests",
 			paths: func(t *testing.T) []string {
 				return []string{writeDir(t, map[string]string{"p.rego": "package p\n\nx := 1\n"})}
@@ -127,6 +134,7 @@ func TestRunTestsRefusesBadInput(t *testing.T) {
 	}{
 		{name: "no paths"},
 		{name: "threshold over 100", paths: []string{filepath.Join("testdata", "basic")}, opts: TestOptions{Threshold: 101}},
+		{name: "threshold without coverage", paths: []string{filepath.Join("testdata", "basic")}, opts: TestOptions{Threshold: 50, SkipCoverage: true}},
 		{name: "missing path", paths: []string{filepath.Join("testdata", "nope")}},
 		{name: "overlapping roots", paths: []string{filepath.Join("testdata", "basic"), filepath.Join("testdata", "failing")}},
 	}

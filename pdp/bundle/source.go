@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // ErrSource means the bundle source could not be read: a download that failed or answered
@@ -28,6 +29,8 @@ type source interface {
 	longPolling() bool
 	// String describes the source for logs and status, without credentials.
 	String() string
+	// kind is KindDirectory, KindArchive or KindURL: Status.Kind.
+	kind() string
 }
 
 var (
@@ -46,6 +49,10 @@ type fetched struct {
 type fileSource struct {
 	path     string
 	maxBytes int64
+	// settled is set when fetch is called only once the files have been quiet for a while
+	// (policy.watch debounces file notifications), so a changed directory is read at once
+	// rather than after a second poll that sees the same files.
+	settled bool
 	// primed is set after the first fetch, which returns the bundle whatever its state.
 	primed bool
 	// observed is the stamp seen by the last fetch; delivered the stamp of the archive last
@@ -53,11 +60,23 @@ type fileSource struct {
 	observed, delivered uint64
 }
 
-func newFileSource(path string, maxBytes int64) *fileSource {
-	return &fileSource{path: path, maxBytes: maxBytes}
+func newFileSource(path string, maxBytes int64, settled bool) *fileSource {
+	return &fileSource{path: path, maxBytes: maxBytes, settled: settled}
 }
 
 func (s *fileSource) String() string { return s.path }
+
+// kind stats the path; one that cannot be read yet is taken for a directory unless its name
+// says archive.
+func (s *fileSource) kind() string {
+	if info, err := os.Stat(s.path); err == nil && !info.IsDir() {
+		return KindArchive
+	}
+	if strings.HasSuffix(s.path, ".tar.gz") || strings.HasSuffix(s.path, ".tgz") {
+		return KindArchive
+	}
+	return KindDirectory
+}
 
 func (s *fileSource) longPolling() bool { return false }
 
@@ -65,7 +84,8 @@ func (s *fileSource) retry() { s.delivered = 0 }
 
 // fetch returns the bundle once a change is complete. A directory changed since the previous
 // poll is left until two polls in a row see the same files, since a copy in progress can be a
-// valid but mixed bundle. An archive is taken as soon as it reads as a sound gzipped tar (its
+// valid but mixed bundle (unless settled: the watcher's quiet period stands for the second
+// poll). An archive is taken as soon as it reads as a sound gzipped tar (its
 // trailer checksum proves it complete); one that does not is left for the next poll while it
 // keeps changing, and returned (to be refused) once it stops.
 func (s *fileSource) fetch(context.Context) (*fetched, error) {
@@ -78,7 +98,7 @@ func (s *fileSource) fetch(context.Context) (*fetched, error) {
 	if s.primed && stamp == s.delivered {
 		return nil, nil
 	}
-	if s.primed && info.IsDir() && !stable {
+	if s.primed && info.IsDir() && !stable && !s.settled {
 		return nil, nil
 	}
 	raw, err := ReadPath(s.path, s.maxBytes)

@@ -19,7 +19,7 @@ func TestFileSourceArchive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s := newFileSource(path, testLimit)
+	s := newFileSource(path, testLimit, false)
 	steps := []struct {
 		name    string
 		write   []byte
@@ -56,7 +56,7 @@ func TestFileSourceArchive(t *testing.T) {
 
 func TestFileSourceDirectory(t *testing.T) {
 	dir := writeDir(t, map[string]string{".manifest": `{"roots": ["example"]}`, "a.rego": "package example.a\n"})
-	s := newFileSource(dir, testLimit)
+	s := newFileSource(dir, testLimit, false)
 	if f, err := s.fetch(context.Background()); err != nil || f == nil {
 		t.Fatalf("first fetch = %v, %v", f, err)
 	}

@@ -14,12 +14,28 @@ const (
 	OriginBuiltin = "built-in"
 )
 
+// What kind of source policy.bundle names: Status.Kind.
+const (
+	// KindDirectory is a directory of policy and data files.
+	KindDirectory = "directory"
+	// KindArchive is a .tar.gz bundle file.
+	KindArchive = "archive"
+	// KindURL is an http(s) bundle server.
+	KindURL = "url"
+	// KindBuiltin is the bundle embedded in the binary.
+	KindBuiltin = "built-in"
+)
+
 // Status describes the bundle manager: what serves and what the last poll did. It is what
 // GET /v1/status reports under "policy".
 type Status struct {
 	// Source is the configured bundle (a URL without credentials or query, a path) or
 	// "built-in".
 	Source string `json:"source"`
+	// Kind is KindDirectory, KindArchive, KindURL or KindBuiltin.
+	Kind string `json:"kind"`
+	// Watching is true when file notifications, not polls, bring changes in (policy.watch).
+	Watching bool `json:"watching"`
 	// Revision is the serving revision; empty before the first activation.
 	Revision string `json:"revision,omitempty"`
 	// Origin is OriginSource, OriginPersisted or OriginBuiltin.
@@ -40,11 +56,25 @@ type Status struct {
 	// LastPoll is when the source was last polled, whatever the result.
 	LastPoll *time.Time `json:"last_poll,omitempty"`
 	// NextPoll is when the next poll starts; for a long poll, that is when the request goes
-	// out, not when it returns.
+	// out, not when it returns. A watched source has none: it is read after each change.
 	NextPoll *time.Time `json:"next_poll,omitempty"`
 	// Activations and Failures count since start.
 	Activations uint64 `json:"activations"`
 	Failures    uint64 `json:"failures"`
+}
+
+// Describe names the source for people: its kind and where it is ("directory ./policies",
+// "url https://bundles.example.com/verdict.tar.gz"), or "built-in", with ", watched" when
+// file notifications bring changes in.
+func (s Status) Describe() string {
+	d := s.Kind
+	if s.Kind != KindBuiltin {
+		d += " " + s.Source
+	}
+	if s.Watching {
+		d += ", watched"
+	}
+	return d
 }
 
 // Attempt is the outcome of one poll.

@@ -97,6 +97,9 @@ type Policy struct {
 	// PollInterval is how often the bundle source is checked: a URL with If-None-Match, a file
 	// or directory by size and modification time. Polls are jittered by up to 20% earlier.
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// Watch reads a directory or file bundle after each change file notifications report,
+	// instead of polling it; for development (serve --dev --watch).
+	Watch bool `yaml:"watch"`
 	// LongPollTimeout, when positive, asks an http(s) bundle server that supports it to hold
 	// each request up to this long until a new revision exists (Prefer: wait=N, as OPA does).
 	LongPollTimeout time.Duration `yaml:"long_poll_timeout"`

@@ -296,6 +296,10 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "addr without a host part", yaml: "server: {addr: '19013'}", want: `server.addr: "19013" is not host:port`},
 		{name: "addr with only a port", yaml: "server: {addr: ':19013'}"},
 		{name: "redis_url without a scheme", yaml: "revocation: {store: redis, redis_url: 'localhost:6379'}", want: `revocation.redis_url: "localhost:6379" is not a redis://`},
+		{name: "watched directory", yaml: "policy: {bundle: ./policies, watch: true}"},
+		{name: "watched archive", yaml: "policy: {bundle: ./bundles/verdict.tar.gz, watch: true}"},
+		{name: "watch with the built-in bundle", yaml: "policy: {watch: true}", want: "policy.watch: needs policy.bundle to be a directory or a .tar.gz file"},
+		{name: "watch with a url", yaml: "policy: {bundle: https://bundles.example/v.tar.gz, watch: true}", want: "policy.watch: needs policy.bundle"},
 		{name: "redis_url with a scheme", yaml: "revocation: {store: redis, redis_url: 'rediss://cache:6380/1'}"},
 	}
 	for _, tt := range tests {

@@ -107,6 +107,9 @@ func (p *Policy) validate() []error {
 			add("bundle: %v", err)
 		}
 	}
+	if p.Watch && (p.Bundle == "" || strings.Contains(p.Bundle, "://")) {
+		add("watch: needs policy.bundle to be a directory or a .tar.gz file (with --dev, a ./policies directory counts); an http(s) bundle is polled and the built-in one never changes")
+	}
 	if p.PollInterval <= 0 || p.DownloadTimeout <= 0 {
 		add("poll_interval and download_timeout: must be positive")
 	}
