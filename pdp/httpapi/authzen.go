@@ -40,6 +40,15 @@ func (a *standardAPIs) handleEvaluation(w http.ResponseWriter, r *http.Request) 
 		a.writeError(w, r, err)
 		return
 	}
+	mode, err := a.explainMode(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if mode != "" {
+		a.singleExplained(w, r, wire, mode)
+		return
+	}
 	a.single(w, r, wire)
 }
 
@@ -141,17 +150,26 @@ func (a *standardAPIs) item(ctx context.Context, path string, dir *directory, i 
 
 // evaluate decides one complete AuthZEN tuple.
 func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory, t azTuple) (azDecision, error) {
-	in, err := t.input(needAll)
+	in, err := a.tupleInput(dir, t)
 	if err != nil {
 		return azDecision{}, err
 	}
-	dir.enrich(in)
-	a.stampTime(in)
 	id, d, err := a.decide(ctx, path, in)
 	if err != nil {
 		return azDecision{}, err
 	}
 	return a.azResult(id, d), nil
+}
+
+// tupleInput builds the policy input of one complete AuthZEN tuple.
+func (a *standardAPIs) tupleInput(dir *directory, t azTuple) (*engine.Input, error) {
+	in, err := t.input(needAll)
+	if err != nil {
+		return nil, err
+	}
+	dir.enrich(in)
+	a.stampTime(in)
+	return in, nil
 }
 
 // azResult shapes a decision for AuthZEN. Obligations are always passed on: a PEP must not
