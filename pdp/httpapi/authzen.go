@@ -161,13 +161,12 @@ func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory
 	return a.azResult(id, d), nil
 }
 
-// tupleInput builds the policy input of one complete AuthZEN tuple.
+// tupleInput builds the policy input of one complete AuthZEN tuple, at the server's time.
 func (a *standardAPIs) tupleInput(dir *directory, t azTuple) (*engine.Input, error) {
-	in, err := t.input(needAll)
+	in, err := evaluationInput(dir, t)
 	if err != nil {
 		return nil, err
 	}
-	dir.enrich(in)
 	a.stampTime(in)
 	return in, nil
 }
