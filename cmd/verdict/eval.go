@@ -93,14 +93,10 @@ func runEval(cmd *cobra.Command, cfg config.Config, opts evalOptions) error {
 	}
 	ctx := cmd.Context()
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log})
+	snap, err := loadSnapshot(ctx, cfg.Policy, log)
 	if err != nil {
 		return err
 	}
-	if err := activate(ctx, eng, cfg.Policy, log); err != nil {
-		return err
-	}
-	snap := eng.Current()
 	in, err := evalInput(ctx, snap, cfg, opts, data, log)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -143,6 +139,19 @@ func evalInput(ctx context.Context, snap *engine.Snapshot, cfg config.Config, op
 	}
 	httpapi.ApplyPrincipal(in, p)
 	return in, nil
+}
+
+// loadSnapshot activates the bundle policy.Bundle names (the built-in one when empty) in an
+// engine of its own, for the commands that evaluate offline.
+func loadSnapshot(ctx context.Context, policy config.Policy, log *slog.Logger) (*engine.Snapshot, error) {
+	eng, err := engine.New(policy, engine.Deps{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := activate(ctx, eng, policy, log); err != nil {
+		return nil, err
+	}
+	return eng.Current(), nil
 }
 
 // entrypointResult is what --entrypoint prints: the rule and its value, or that it has none.
