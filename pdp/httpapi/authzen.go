@@ -45,11 +45,7 @@ func (a *standardAPIs) handleEvaluation(w http.ResponseWriter, r *http.Request) 
 		a.writeError(w, r, err)
 		return
 	}
-	if mode != "" {
-		a.singleExplained(w, r, wire, mode)
-		return
-	}
-	a.single(w, r, wire)
+	a.single(w, r, wire, mode)
 }
 
 func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +61,7 @@ func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request)
 	}
 	if len(items) == 0 {
 		// AuthZEN §7.1: without evaluations the request is a single evaluation.
-		a.single(w, r, wire)
+		a.single(w, r, wire, "")
 		return
 	}
 	results, err := a.evaluateAll(r, wire, items)
@@ -88,8 +84,8 @@ func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*azW
 	return &wire, nil
 }
 
-// single answers one evaluation; every problem is an HTTP error.
-func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire) {
+// single answers one evaluation, with its trace when mode asks; every problem is an HTTP error.
+func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire, mode engine.ExplainMode) {
 	t, err := wire.tuple()
 	if err != nil {
 		a.writeError(w, r, err)
@@ -98,6 +94,10 @@ func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWi
 	dir, err := a.directory(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
+		return
+	}
+	if mode != "" {
+		a.writeExplainedAuthZEN(w, r, dir, t, mode)
 		return
 	}
 	res, err := a.evaluate(r.Context(), r.URL.Path, dir, t)

@@ -87,18 +87,8 @@ type explainedAuthZEN struct {
 	Explanation []string `json:"explanation"`
 }
 
-// singleExplained answers /access/v1/evaluation?explain.
-func (a *standardAPIs) singleExplained(w http.ResponseWriter, r *http.Request, wire *azWire, mode engine.ExplainMode) {
-	t, err := wire.tuple()
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	dir, err := a.directory(r.Context())
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
+// writeExplainedAuthZEN answers /access/v1/evaluation?explain for the tuple t.
+func (a *standardAPIs) writeExplainedAuthZEN(w http.ResponseWriter, r *http.Request, dir *directory, t azTuple, mode engine.ExplainMode) {
 	in, err := a.tupleInput(dir, t)
 	if err != nil {
 		a.writeError(w, r, err)
