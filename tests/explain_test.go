@@ -2,9 +2,13 @@ package tests
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +99,49 @@ func TestEvalExplain(t *testing.T) {
 				if !strings.Contains(out, w) {
 					t.Errorf("eval %v: output lacks %q:\n%s", tt.args, w, out)
 				}
+			}
+		})
+	}
+}
+
+// TestExplainOverHTTP: the served APIs answer ?explain with the trace under --dev and for the
+// admin API key, and refuse it to anyone else.
+func TestExplainOverHTTP(t *testing.T) {
+	dev := startVerdict(t, "", "--dev")
+	m := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(dev.output.String())
+	if m == nil {
+		t.Fatalf("no token printed:\n%s", dev.output.String())
+	}
+	sum := sha256.Sum256([]byte("explain-admin"))
+	admin := startVerdictEnv(t, "", []string{"VERDICT_ADMIN_API_KEYS_SHA256=" + hex.EncodeToString(sum[:])})
+	const native = `{"action":"read","resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"bob"}}}`
+	const authzen = `{"subject":{"type":"user","id":"alice","properties":{"roles":["viewer"],"tenant":"acme"}},` +
+		`"action":{"name":"read"},"resource":{"type":"document","id":"d1","properties":{"tenant":"acme"}}}`
+	tests := []struct {
+		name    string
+		url     string
+		body    string
+		headers []string
+		status  int
+		want    string
+	}{
+		{name: "dev, native", url: dev.URL + "/v1/authorize?explain=full", body: native,
+			headers: []string{"Authorization", "Bearer " + m[1]}, status: 200, want: `"explanation":[`},
+		{name: "admin key, authzen", url: admin.URL + "/access/v1/evaluation?explain=fails", body: authzen,
+			headers: []string{"X-Verdict-Admin-Key", "explain-admin"}, status: 200, want: `"explanation":[`},
+		{name: "wrong key, authzen", url: admin.URL + "/access/v1/evaluation?explain=full", body: authzen,
+			headers: []string{"X-Verdict-Admin-Key", "guess"}, status: 403, want: `"code":"access_denied"`},
+		{name: "no key, authzen", url: admin.URL + "/access/v1/evaluation?explain=notes", body: authzen,
+			status: 403, want: "explain is for administrators"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := do(t, http.MethodPost, tt.url, strings.NewReader(tt.body), append([]string{"Content-Type", "application/json"}, tt.headers...)...)
+			if resp.Status != tt.status || !strings.Contains(string(resp.Body), tt.want) {
+				t.Errorf("status %d, body %s; want %d with %q", resp.Status, resp.Body, tt.status, tt.want)
+			}
+			if tt.status != 200 && strings.Contains(string(resp.Body), "explanation") {
+				t.Errorf("a refused caller got a trace: %s", resp.Body)
 			}
 		})
 	}
