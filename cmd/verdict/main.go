@@ -42,6 +42,7 @@ func newRootCommand() *cobra.Command {
 		newTestCommand(),
 		newBundleCommand(),
 		newEvalCommand(),
+		newReplayCommand(),
 		newTokenCommand(),
 		newCheckConfigCommand(),
 		newVersionCommand(),

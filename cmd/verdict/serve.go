@@ -102,6 +102,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	api, err := httpapi.New(cfg, httpapi.Deps{
 		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
 		Revocations: revocations, Status: policy,
+		Dev: devKey != nil,
 	})
 	if err != nil {
 		return err

@@ -86,6 +86,15 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	mode, err := s.explainMode(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if mode != "" {
+		s.writeExplainedNative(w, r, p, body, mode)
+		return
+	}
 	id, o, err := s.decideNative(r.Context(), r.URL.Path, p, body)
 	if err != nil {
 		s.writeError(w, r, err)

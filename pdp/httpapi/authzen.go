@@ -40,7 +40,12 @@ func (a *standardAPIs) handleEvaluation(w http.ResponseWriter, r *http.Request) 
 		a.writeError(w, r, err)
 		return
 	}
-	a.single(w, r, wire)
+	mode, err := a.explainMode(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.single(w, r, wire, mode)
 }
 
 func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +61,7 @@ func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request)
 	}
 	if len(items) == 0 {
 		// AuthZEN §7.1: without evaluations the request is a single evaluation.
-		a.single(w, r, wire)
+		a.single(w, r, wire, "")
 		return
 	}
 	results, err := a.evaluateAll(r, wire, items)
@@ -79,8 +84,8 @@ func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*azW
 	return &wire, nil
 }
 
-// single answers one evaluation; every problem is an HTTP error.
-func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire) {
+// single answers one evaluation, with its trace when mode asks; every problem is an HTTP error.
+func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire, mode engine.ExplainMode) {
 	t, err := wire.tuple()
 	if err != nil {
 		a.writeError(w, r, err)
@@ -89,6 +94,10 @@ func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWi
 	dir, err := a.directory(r.Context())
 	if err != nil {
 		a.writeError(w, r, err)
+		return
+	}
+	if mode != "" {
+		a.writeExplainedAuthZEN(w, r, dir, t, mode)
 		return
 	}
 	res, err := a.evaluate(r.Context(), r.URL.Path, dir, t)
@@ -141,17 +150,25 @@ func (a *standardAPIs) item(ctx context.Context, path string, dir *directory, i 
 
 // evaluate decides one complete AuthZEN tuple.
 func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory, t azTuple) (azDecision, error) {
-	in, err := t.input(needAll)
+	in, err := a.tupleInput(dir, t)
 	if err != nil {
 		return azDecision{}, err
 	}
-	dir.enrich(in)
-	a.stampTime(in)
 	id, d, err := a.decide(ctx, path, in)
 	if err != nil {
 		return azDecision{}, err
 	}
 	return a.azResult(id, d), nil
+}
+
+// tupleInput builds the policy input of one complete AuthZEN tuple, at the server's time.
+func (a *standardAPIs) tupleInput(dir *directory, t azTuple) (*engine.Input, error) {
+	in, err := evaluationInput(dir, t)
+	if err != nil {
+		return nil, err
+	}
+	a.stampTime(in)
+	return in, nil
 }
 
 // azResult shapes a decision for AuthZEN. Obligations are always passed on: a PEP must not

@@ -95,15 +95,24 @@ func (a *pepAuth) checkAPIKey(r *http.Request) error {
 			return &apiKeyError{name: a.keyName, err: err}
 		}
 	}
+	if !a.matches(key) {
+		return &apiKeyError{name: a.keyName, err: fmt.Errorf("%w: unknown key", token.ErrInvalidToken)}
+	}
+	return nil
+}
+
+// matches reports whether key is one of the configured keys, comparing its digest with every
+// configured digest in constant time. The empty key never matches.
+func (a *pepAuth) matches(key string) bool {
+	if key == "" {
+		return false
+	}
 	sum := sha256.Sum256([]byte(key))
 	match := 0
 	for _, k := range a.keys {
 		match |= subtle.ConstantTimeCompare(sum[:], k)
 	}
-	if match != 1 {
-		return &apiKeyError{name: a.keyName, err: fmt.Errorf("%w: unknown key", token.ErrInvalidToken)}
-	}
-	return nil
+	return match == 1
 }
 
 // checkToken verifies the PEP's own bearer token: the configured issuer and scope. An empty

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -171,6 +172,37 @@ func (t azTuple) input(needs azNeeds) (*engine.Input, error) {
 	in.Resource.Properties = t.Resource.Properties
 	in.Context = t.Context
 	return &in, nil
+}
+
+// evaluationInput checks a complete AuthZEN tuple and builds its policy input, with what the
+// entity directory dir knows of the subject and the resource merged in.
+func evaluationInput(dir *directory, t azTuple) (*engine.Input, error) {
+	in, err := t.input(needAll)
+	if err != nil {
+		return nil, err
+	}
+	dir.enrich(in)
+	return in, nil
+}
+
+// DecodeEvaluation decodes and validates an AuthZEN access evaluation body as
+// /access/v1/evaluation takes it into the policy input the server would evaluate against snap,
+// the entity directory of snap's bundle merged in, without the server's context.time: verdict
+// eval reads it this way. Its error says what is wrong with the body without quoting it.
+func DecodeEvaluation(ctx context.Context, snap *engine.Snapshot, body []byte) (*engine.Input, error) {
+	var wire azWire
+	if err := decodeBytes(body, azShape, &wire); err != nil {
+		return nil, err
+	}
+	t, err := wire.tuple()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := readDirectory(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	return evaluationInput(dir, t)
 }
 
 func requireEntity(name string, e *azEntity, needID bool) (typ, id string, err error) {

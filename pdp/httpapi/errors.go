@@ -139,7 +139,7 @@ func classify(err error) apiError {
 		return apiError{status: http.StatusServiceUnavailable, code: CodeRequestCancelled, message: "the request was cancelled before an answer"}
 	case errors.Is(err, token.ErrUnavailable):
 		return apiError{status: http.StatusServiceUnavailable, code: CodeVerificationOffline, message: "the access token cannot be verified right now"}
-	case errors.Is(err, errAdminDisabled):
+	case errors.Is(err, errAdminDisabled), errors.Is(err, errExplainForbidden):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
 	case errors.Is(err, revocation.ErrInvalid):
 		// The store's text names the missing field or the time out of range; it holds no token.

@@ -54,6 +54,9 @@ type Deps struct {
 	// Status reports the bundle manager's state for GET /v1/status; nil leaves it out of the
 	// response.
 	Status StatusReporter
+	// Dev is set by serve --dev: any caller may then ask a decision API for ?explain, which
+	// otherwise wants the admin API key.
+	Dev bool
 }
 
 // Server serves Verdict's HTTP API. It is an http.Handler.
