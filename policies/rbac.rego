@@ -68,36 +68,56 @@ role_graph := {name: object.get(def, "inherits", []) | some name, def in data.ve
 # effective_roles are the held roles plus every role they inherit, transitively.
 effective_roles := graph.reachable(role_graph, roles)
 
-# permissions are the actions the effective roles grant, before scope narrowing.
+# permissions are the actions the effective roles grant on the requested
+# resource type, before scope narrowing: their global permissions and their
+# permissions scoped to the type.
 permissions contains p if {
 	defs := data.verdict.config.roles
 	some r in effective_roles
 	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants act; defs are the
-# role definitions. The last branch alone is the definition; the first two
-# settle a direct grant and a grant one inheritance step away without building
-# role_graph, and a role that inherits nothing never needs it.
-grants(defs, role, act) if {
-	act in defs[role].permissions
+permissions contains p if {
+	defs := data.verdict.config.roles
+	t := resource_type
+	some r in effective_roles
+	some p in defs[r].resources[t]
+}
+
+# grants_here holds when the role definition def itself grants act on
+# resource type t: in its global permissions, or in those scoped to t
+# (def.resources[t]).
+grants_here(def, t, act) if {
+	act in def.permissions
+} else if {
+	act in def.resources[t]
+}
+
+# grants holds when role, or a role it inherits, grants act on resource type
+# t; defs are the role definitions. The last branch alone is the definition;
+# the first two settle a direct grant and a grant one inheritance step away
+# without building role_graph, and a role that inherits nothing never needs it.
+grants(defs, role, t, act) if {
+	grants_here(defs[role], t, act)
 } else if {
 	parents := defs[role].inherits
 	is_array(parents)
 	some parent in parents
-	act in defs[parent].permissions
+	grants_here(defs[parent], t, act)
 } else if {
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
-	act in defs[r].permissions
+	grants_here(defs[r], t, act)
 }
 
-# granting_roles are the held roles that grant the requested action.
+# granting_roles are the held roles that grant the requested action on the
+# requested resource type.
 granting_roles contains role if {
 	a := action
+	t := resource_type
 	defs := data.verdict.config.roles
 	some role in role_list
-	grants(defs, role, a)
+	grants(defs, role, t, a)
 }
 
 # scope returns the scope that names suffix ("read", "*") on the requested
