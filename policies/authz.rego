@@ -72,12 +72,14 @@ allow if {
 }
 
 # type_allow is the allow of the requested resource type's module, and true
-# when the type has no module; anything but true denies. The contract's
-# default allow := false makes a module's allow defined for every input, so an
-# undefined allow means there is no module, never a broken one
-# (test_every_resource_module_defaults_allow_to_false checks that).
+# when the type has no module; anything but true denies. A module defines
+# deny_reasons (a partial set, so defined even when empty): a module whose
+# allow is undefined, because it lacks the contract's default allow := false,
+# denies (test_every_resource_module_defaults_allow_to_false reports it).
 type_allow := a if {
 	a := data.verdict.resources[rbac.resource_type].allow
+} else := false if {
+	data.verdict.resources[rbac.resource_type].deny_reasons
 } else := true
 
 # type_deny_reasons are the objections of the requested type's module.
