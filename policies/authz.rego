@@ -77,20 +77,20 @@ allow if {
 # allow is undefined, because it lacks the contract's default allow := false,
 # denies (test_every_resource_module_defaults_allow_to_false reports it).
 type_allow := a if {
-	a := data.verdict.resources[rbac.resource_type].allow
+	a := data.verdict.resources[input.resource.type].allow
 } else := false if {
-	data.verdict.resources[rbac.resource_type].deny_reasons
+	data.verdict.resources[input.resource.type].deny_reasons
 } else := true
 
 # type_deny_reasons are the objections of the requested type's module.
 type_deny_reasons := r if {
-	r := data.verdict.resources[rbac.resource_type].deny_reasons
+	r := data.verdict.resources[input.resource.type].deny_reasons
 } else := set()
 
 # type_obligations are the obligations an allow carries: those of the requested
 # type's module, sorted; none when it has none.
 type_obligations := sort(o) if {
-	o := data.verdict.resources[rbac.resource_type].obligations
+	o := data.verdict.resources[input.resource.type].obligations
 } else := []
 
 # blocks holds when risk at level blocks a request that RBAC and ABAC allow:

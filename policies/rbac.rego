@@ -95,15 +95,23 @@ grants_here(def, t, act) if {
 
 # grants holds when role, or a role it inherits, grants act on resource type
 # t; defs are the role definitions. The last branch alone is the definition;
-# the first two settle a direct grant and a grant one inheritance step away
-# without building role_graph, and a role that inherits nothing never needs it.
+# the first four settle a direct grant and a grant one inheritance step away
+# without building role_graph or calling grants_here (each call costs), and a
+# role that inherits nothing never needs them.
 grants(defs, role, t, act) if {
-	grants_here(defs[role], t, act)
+	act in defs[role].permissions
 } else if {
 	parents := defs[role].inherits
 	is_array(parents)
 	some parent in parents
-	grants_here(defs[parent], t, act)
+	act in defs[parent].permissions
+} else if {
+	act in defs[role].resources[t]
+} else if {
+	parents := defs[role].inherits
+	is_array(parents)
+	some parent in parents
+	act in defs[parent].resources[t]
 } else if {
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
