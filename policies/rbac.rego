@@ -1,13 +1,16 @@
 # Package verdict.rbac decides which actions a subject's roles grant.
 #
-# Roles and their inheritance live in data.verdict.config.roles; effective
-# permissions follow inheritance transitively. When the subject carries OAuth
+# Roles and their inheritance live in data.verdict.config.roles: a role grants
+# its permissions on every resource type, and its resources[<type>] on that
+# type only; effective permissions follow inheritance transitively, scoped
+# grants staying scoped. When the subject carries OAuth
 # scopes, they narrow the roles: the action also needs the scope
 # "<resource type>:<action>" or "<resource type>:*" (format in
 # data.verdict.config.scopes). A subject without scopes is not narrowed.
 #
 # This package also normalises the request parts the other packages share:
-# action, resource_type, subject_id, role_list, roles and effective_roles.
+# action, resource_type, subject_id, role_list, roles and effective_roles
+# (resource type modules read them too: docs/policies.md).
 #
 # Performance (docs/performance.md): a decision evaluates allow and
 # allow_reasons, or deny_reasons. Every reference to a rule and every read of a
