@@ -1,9 +1,15 @@
-# Package verdict.authz combines RBAC, ABAC and risk into the decision that
-# Verdict returns (docs/policies.md, "The contract with Verdict"). The
-# entrypoint is data.verdict.authz.decision.
+# Package verdict.authz combines RBAC, ABAC, the resource type's module and
+# risk into the decision that Verdict returns (docs/policies.md, "The contract
+# with Verdict"). The entrypoint is data.verdict.authz.decision.
 #
-# A request is allowed only when RBAC allows it, ABAC has no objection and risk
-# does not block it. High risk blocks everything but the exempt requests
+# A request is allowed only when RBAC allows it, ABAC has no objection, the
+# module of its resource type (package verdict.resources.<type>, if there is
+# one) allows it and risk does not block it. The module contract
+# (docs/policies.md, "Resource type modules"): allow, a boolean with default
+# false; deny_reasons, a set of "<type>: ..." strings explaining a false allow;
+# obligations, an optional set of objects an allow carries. Only the requested
+# type's module is evaluated; a type without a module has no conditions beyond
+# RBAC, ABAC and risk. High risk blocks everything but the exempt requests
 # (reading public resources by default). Medium risk on a sensitive request (a
 # sensitive action or classification) blocks unless the subject shows fresh MFA;
 # when stepping up is all that stands between the subject and an allow, the
@@ -36,7 +42,7 @@ default decision := {
 decision := {
 	"allow": true,
 	"reasons": sort(rbac.allow_reasons | risk_notes),
-	"obligations": [],
+	"obligations": type_obligations,
 	"risk": risk.summary,
 } if {
 	allow
@@ -48,6 +54,7 @@ decision := {
 } if {
 	rbac.allow
 	abac.allow
+	type_allow == true
 } else := {
 	"allow": false,
 	"reasons": explain(deny_reasons),
@@ -60,8 +67,31 @@ default allow := false
 allow if {
 	rbac.allow
 	abac.allow
+	type_allow == true
 	not blocks(risk.summary.level)
 }
+
+# type_allow is the allow of the requested resource type's module, and true
+# when the type has no module; anything but true denies. A module defines
+# deny_reasons (a partial set, so defined even when empty): a module whose
+# allow is undefined, because it lacks the contract's default allow := false,
+# denies (test_every_resource_module_defaults_allow_to_false reports it).
+type_allow := a if {
+	a := data.verdict.resources[input.resource.type].allow
+} else := false if {
+	data.verdict.resources[input.resource.type].deny_reasons
+} else := true
+
+# type_deny_reasons are the objections of the requested type's module.
+type_deny_reasons := r if {
+	r := data.verdict.resources[input.resource.type].deny_reasons
+} else := set()
+
+# type_obligations are the obligations an allow carries: those of the requested
+# type's module, sorted; none when it has none.
+type_obligations := sort(o) if {
+	o := data.verdict.resources[input.resource.type].obligations
+} else := []
 
 # blocks holds when risk at level blocks a request that RBAC and ABAC allow:
 # high risk unless the request is exempt, medium risk when step-up is required.
@@ -113,7 +143,7 @@ risk_notes contains msg if {
 	])
 }
 
-deny_reasons := (rbac.deny_reasons | abac.deny_reasons) | risk_deny_reasons
+deny_reasons := ((rbac.deny_reasons | abac.deny_reasons) | type_deny_reasons) | risk_deny_reasons
 
 # explain lists reasons for a deny, sorted, or says that nothing allowed it.
 explain(reasons) := sort(reasons) if {
@@ -136,4 +166,5 @@ obligations := [step_up_obligation] if {
 	step_up_required
 	rbac.allow
 	abac.allow
+	type_allow == true
 } else := []

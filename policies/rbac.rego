@@ -1,13 +1,16 @@
 # Package verdict.rbac decides which actions a subject's roles grant.
 #
-# Roles and their inheritance live in data.verdict.config.roles; effective
-# permissions follow inheritance transitively. When the subject carries OAuth
+# Roles and their inheritance live in data.verdict.config.roles: a role grants
+# its permissions on every resource type, and its resources[<type>] on that
+# type only; effective permissions follow inheritance transitively, scoped
+# grants staying scoped. When the subject carries OAuth
 # scopes, they narrow the roles: the action also needs the scope
 # "<resource type>:<action>" or "<resource type>:*" (format in
 # data.verdict.config.scopes). A subject without scopes is not narrowed.
 #
 # This package also normalises the request parts the other packages share:
-# action, resource_type, subject_id, role_list, roles and effective_roles.
+# action, resource_type, subject_id, role_list, roles and effective_roles
+# (resource type modules read them too: docs/policies.md).
 #
 # Performance (docs/performance.md): a decision evaluates allow and
 # allow_reasons, or deny_reasons. Every reference to a rule and every read of a
@@ -68,18 +71,37 @@ role_graph := {name: object.get(def, "inherits", []) | some name, def in data.ve
 # effective_roles are the held roles plus every role they inherit, transitively.
 effective_roles := graph.reachable(role_graph, roles)
 
-# permissions are the actions the effective roles grant, before scope narrowing.
+# permissions are the actions the effective roles grant on the requested
+# resource type, before scope narrowing: their global permissions and their
+# permissions scoped to the type.
 permissions contains p if {
 	defs := data.verdict.config.roles
 	some r in effective_roles
 	some p in defs[r].permissions
 }
 
-# grants holds when role, or a role it inherits, grants act; defs are the
-# role definitions. The last branch alone is the definition; the first two
-# settle a direct grant and a grant one inheritance step away without building
-# role_graph, and a role that inherits nothing never needs it.
-grants(defs, role, act) if {
+permissions contains p if {
+	defs := data.verdict.config.roles
+	t := resource_type
+	some r in effective_roles
+	some p in defs[r].resources[t]
+}
+
+# grants_here holds when the role definition def itself grants act on
+# resource type t: in its global permissions, or in those scoped to t
+# (def.resources[t]).
+grants_here(def, t, act) if {
+	act in def.permissions
+} else if {
+	act in def.resources[t]
+}
+
+# grants holds when role, or a role it inherits, grants act on resource type
+# t; defs are the role definitions. The last branch alone is the definition;
+# the first four settle a direct grant and a grant one inheritance step away
+# without building role_graph or calling grants_here (each call costs), and a
+# role that inherits nothing never needs them.
+grants(defs, role, t, act) if {
 	act in defs[role].permissions
 } else if {
 	parents := defs[role].inherits
@@ -87,17 +109,26 @@ grants(defs, role, act) if {
 	some parent in parents
 	act in defs[parent].permissions
 } else if {
+	act in defs[role].resources[t]
+} else if {
+	parents := defs[role].inherits
+	is_array(parents)
+	some parent in parents
+	act in defs[parent].resources[t]
+} else if {
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
-	act in defs[r].permissions
+	grants_here(defs[r], t, act)
 }
 
-# granting_roles are the held roles that grant the requested action.
+# granting_roles are the held roles that grant the requested action on the
+# requested resource type.
 granting_roles contains role if {
 	a := action
+	t := resource_type
 	defs := data.verdict.config.roles
 	some role in role_list
-	grants(defs, role, a)
+	grants(defs, role, t, a)
 }
 
 # scope returns the scope that names suffix ("read", "*") on the requested

@@ -180,3 +180,41 @@ test_scope_type_prefix_from_data if {
 	rbac.allow with input as req(["editor"], ["docs.all"], "update") with data.verdict.config.scopes as scopes
 	not rbac.allow with input as req(["editor"], ["document:update"], "update") with data.verdict.config.scopes as scopes
 }
+
+# scoped_roles grant approve on invoices only (finance directly, controller
+# through inheritance) next to the global grants of the built-in roles.
+scoped_roles := object.union(data.verdict.config.roles, {
+	"finance": {"permissions": ["read"], "resources": {"invoice": ["approve"]}},
+	"controller": {"permissions": [], "inherits": ["finance"]},
+	"chief": {"permissions": [], "inherits": ["controller"]},
+})
+
+typed(roles, action, type) := {
+	"subject": {"type": "user", "id": "alice", "properties": {"roles": roles}},
+	"action": {"name": action},
+	"resource": {"type": type, "id": "x-1"},
+}
+
+scoped_cases := [
+	{"name": "finance approves an invoice", "input": typed(["finance"], "approve", "invoice"), "want": true},
+	{"name": "finance may not approve a document", "input": typed(["finance"], "approve", "document"), "want": false},
+	{"name": "global grant holds on an invoice", "input": typed(["finance"], "read", "invoice"), "want": true},
+	{"name": "global grant holds on a document", "input": typed(["finance"], "read", "document"), "want": true},
+	{"name": "scoped grant one step inherited", "input": typed(["controller"], "approve", "invoice"), "want": true},
+	{"name": "scoped grant two steps inherited", "input": typed(["chief"], "approve", "invoice"), "want": true},
+	{"name": "inherited scoped grant stays scoped", "input": typed(["chief"], "approve", "project"), "want": false},
+	{"name": "admin may not approve an invoice", "input": typed(["admin"], "approve", "invoice"), "want": false},
+	{"name": "editor updates an invoice by a global grant", "input": typed(["editor"], "update", "invoice"), "want": true},
+]
+
+test_permissions_scoped_to_a_resource_type if {
+	got := {c.name: v | some c in scoped_cases; v := rbac.allow with input as c.input with data.verdict.config.roles as scoped_roles}
+	f := failed(scoped_cases, got)
+	print("failed:", f)
+	count(f) == 0
+}
+
+test_permissions_include_the_scoped_grants_of_the_type if {
+	rbac.permissions == {"read", "approve"} with input as typed(["finance"], "read", "invoice") with data.verdict.config.roles as scoped_roles
+	rbac.permissions == {"read"} with input as typed(["finance"], "read", "document") with data.verdict.config.roles as scoped_roles
+}
