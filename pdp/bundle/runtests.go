@@ -177,7 +177,8 @@ func isSourceFile(path string) bool {
 	return false
 }
 
-// runTests runs the tests of in.
+// runTests runs the tests of in. Tracing every test would slow the run severalfold, so with
+// Diagnose the tests that failed run again, alone and traced, to say why.
 func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, error) {
 	if err := opts.validate(); err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
@@ -191,37 +192,19 @@ func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, 
 			return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 		}
 	}
-	data := in.data
-	if data == nil {
-		data = map[string]any{}
-	}
-	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
-	txn, err := store.NewTransaction(ctx, storage.WriteParams)
-	if err != nil {
-		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
-	}
-	defer store.Abort(ctx, txn)
-
-	cov := cover.New()
-	runner := newRunner(in, opts, builtins, store, cov)
-	var ch chan *tester.Result
-	if opts.Bench {
-		// testing.Benchmark reads the testing package's flags, which only Init defines.
-		testing.Init()
-		ch, err = runner.RunBenchmarks(ctx, txn, tester.BenchmarkOptions{ReportAllocations: true})
-	} else {
-		ch, err = runner.RunTests(ctx, txn)
-	}
-	if err != nil {
-		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
-	}
 	display := displayNames(in)
 	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests}
-	for res := range ch {
+	cov := cover.New()
+	err = runPass(ctx, newRunner(in, opts, builtins, cov, false), in.data, opts.Bench, func(res *tester.Result) {
 		report.add(res, opts.Explain, display)
-	}
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return report, fmt.Errorf("run rego tests: %w", err)
+	}
+	if opts.Diagnose && !opts.Bench && report.Failed() > 0 {
+		if err := report.diagnose(ctx, newRunner(in, opts, builtins, nil, true), in.data, display); err != nil {
+			return report, fmt.Errorf("run rego tests: %w", err)
+		}
 	}
 	slices.SortFunc(report.Results, func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
@@ -232,13 +215,72 @@ func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, 
 	return report, nil
 }
 
-// newRunner returns OPA's test runner set up for opts. The runner's own compiler would allow
-// every builtin, so it gets one with Verdict's capabilities.
-func newRunner(in testInput, opts TestOptions, builtins *Builtins, store storage.Store, cov *cover.Cover) *tester.Runner {
-	trace := opts.Diagnose || opts.Explain != ExplainNone
+// runPass runs (or, with bench, benchmarks) the tests runner selects over a fresh store
+// holding data, and hands each result to add.
+func runPass(ctx context.Context, runner *tester.Runner, data map[string]any, bench bool, add func(*tester.Result)) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
+	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return err
+	}
+	defer store.Abort(ctx, txn)
+	runner.SetStore(store)
+	var ch chan *tester.Result
+	if bench {
+		// testing.Benchmark reads the testing package's flags, which only Init defines.
+		testing.Init()
+		ch, err = runner.RunBenchmarks(ctx, txn, tester.BenchmarkOptions{ReportAllocations: true})
+	} else {
+		ch, err = runner.RunTests(ctx, txn)
+	}
+	if err != nil {
+		return err
+	}
+	for res := range ch {
+		add(res)
+	}
+	return ctx.Err()
+}
+
+// diagnose runs the failed and errored tests again with runner, which traces, and records
+// why each failed.
+func (r *TestReport) diagnose(ctx context.Context, runner *tester.Runner, data map[string]any, display func(string) string) error {
+	failed := make(map[string]*TestResult)
+	var names []string
+	for i, t := range r.Results {
+		if t.Outcome == TestFailed || t.Outcome == TestErrored {
+			full := t.Package + "." + t.Name
+			failed[full] = &r.Results[i]
+			names = append(names, regexp.QuoteMeta(full))
+		}
+	}
+	runner.Filter("^(" + strings.Join(names, "|") + ")$")
+	return runPass(ctx, runner, data, false, func(res *tester.Result) {
+		t, ok := failed[res.Package+"."+res.Name]
+		if !ok {
+			return
+		}
+		switch {
+		case res.Error != nil:
+			t.Failure = traceback(res.Error)
+		case res.Fail:
+			t.Failure = failure(res, display)
+		}
+	})
+}
+
+// newRunner returns OPA's test runner set up for opts, without a store. The runner's own
+// compiler would allow every builtin, so it gets one with Verdict's capabilities. cov, when
+// not nil, measures coverage; diagnose traces every test, with the values of the test
+// rules' variables.
+func newRunner(in testInput, opts TestOptions, builtins *Builtins, cov *cover.Cover, diagnose bool) *tester.Runner {
+	trace := diagnose || opts.Explain != ExplainNone
 	compiler := ast.NewCompiler().WithCapabilities(builtins.Capabilities()).
 		WithEnablePrintStatements(!opts.Bench).WithDefaultRegoVersion(ast.RegoV1).
-		WithRewriteTestRules(opts.Diagnose)
+		WithRewriteTestRules(diagnose)
 	timeout := cmp.Or(opts.Timeout, DefaultTestTimeout)
 	if opts.Bench {
 		timeout = cmp.Or(opts.Timeout, DefaultBenchTimeout)
@@ -246,7 +288,6 @@ func newRunner(in testInput, opts TestOptions, builtins *Builtins, store storage
 	runner := tester.NewRunner().
 		SetCompiler(compiler).
 		SetDefaultRegoVersion(ast.RegoV1).
-		SetStore(store).
 		SetBundles(in.bundles).
 		CapturePrintOutput(true).
 		EnableTracing(trace).
@@ -257,7 +298,7 @@ func newRunner(in testInput, opts TestOptions, builtins *Builtins, store storage
 	if in.files != nil {
 		runner.SetModules(in.files.ParsedModules(""))
 	}
-	if !opts.Bench {
+	if cov != nil && !opts.Bench {
 		runner.SetCoverageQueryTracer(cov)
 	}
 	return runner
