@@ -89,6 +89,7 @@ func TestRegoTestCommand(t *testing.T) {
 			name: "bench",
 			args: []string{"pass_test.rego", "authz.rego", "data.json", "--bench"},
 			want: []string{"BENCH data.example.pass_test.test_admin_allowed\t", " ns/op\t", " allocs/op\n"},
+			notWant: []string{"coverage"},
 		},
 		{
 			name:     "threshold",

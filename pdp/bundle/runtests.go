@@ -193,7 +193,7 @@ func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, 
 		}
 	}
 	display := displayNames(in)
-	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests}
+	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests, Benchmarked: opts.Bench}
 	cov := cover.New()
 	err = runPass(ctx, newRunner(in, opts, builtins, cov, false), in.data, opts.Bench, func(res *tester.Result) {
 		report.add(res, opts.Explain, display)

@@ -99,6 +99,9 @@ type TestReport struct {
 	// Threshold and RequireTests are the options the run was judged by (see Err).
 	Threshold    float64 `json:"threshold"`
 	RequireTests bool    `json:"require_tests"`
+	// Benchmarked says the tests were benchmarked (TestOptions.Bench), so coverage was not
+	// measured.
+	Benchmarked bool `json:"benchmarked,omitempty"`
 }
 
 // Passed returns how many tests passed.
@@ -137,8 +140,8 @@ func (r TestReport) Err() error {
 
 // Write prints the report: a line per failed or errored test with what made it fail (every
 // test when verbose, with printed output too), a line per benchmark, the policy files with
-// lines no test reached (every file's coverage when verbose), then "N passed, M failed" and
-// "coverage: X.XX%".
+// lines no test reached (every file's coverage when verbose), then "N passed, M failed" and,
+// unless benchmarked, "coverage: X.XX%".
 func (r TestReport) Write(w io.Writer, verbose bool) error {
 	var b strings.Builder
 	for _, t := range r.Results {
@@ -152,11 +155,13 @@ func (r TestReport) Write(w io.Writer, verbose bool) error {
 		fmt.Fprintf(&b, ", %d skipped", n)
 	}
 	b.WriteByte('\n')
-	fmt.Fprintf(&b, "coverage: %.2f%%", r.Coverage)
-	if r.Threshold > 0 {
-		fmt.Fprintf(&b, " (threshold %.2f%%)", r.Threshold)
+	if !r.Benchmarked {
+		fmt.Fprintf(&b, "coverage: %.2f%%", r.Coverage)
+		if r.Threshold > 0 {
+			fmt.Fprintf(&b, " (threshold %.2f%%)", r.Threshold)
+		}
+		b.WriteByte('\n')
 	}
-	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
 }
