@@ -86,9 +86,9 @@ func TestRegoTestCommand(t *testing.T) {
 			want:     []string{"Fail data.example.authz.allow with input as"},
 		},
 		{
-			name: "bench",
-			args: []string{"pass_test.rego", "authz.rego", "data.json", "--bench"},
-			want: []string{"BENCH data.example.pass_test.test_admin_allowed\t", " ns/op\t", " allocs/op\n"},
+			name:    "bench",
+			args:    []string{"pass_test.rego", "authz.rego", "data.json", "--bench"},
+			want:    []string{"BENCH data.example.pass_test.test_admin_allowed\t", " ns/op\t", " allocs/op\n"},
 			notWant: []string{"coverage"},
 		},
 		{
