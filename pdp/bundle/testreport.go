@@ -353,25 +353,42 @@ func dedent(text string) string {
 // junitSuites is the root of a JUnit XML report, the shape CI dashboards read: a test suite
 // per Rego package, a test case per test rule.
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     string      `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name string `xml:"name,attr"`
+	junitCounts
+	Cases []junitCase `xml:"testcase"`
+}
+
+// junitCounts are the attributes a suite and the root share; encoding/xml writes an embedded
+// struct's fields as the outer struct's.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
 	duration time.Duration
+}
+
+// count adds one test with its outcome and duration.
+func (c *junitCounts) count(o TestOutcome, d time.Duration) {
+	c.Tests++
+	switch o {
+	case TestFailed:
+		c.Failures++
+	case TestErrored:
+		c.Errors++
+	case TestSkipped:
+		c.Skipped++
+	}
+	c.duration += d
+	c.Time = seconds(c.duration)
 }
 
 type junitCase struct {
@@ -395,7 +412,6 @@ type junitProblem struct {
 // with a failure (the failing expression and its values), an error or skipped element.
 func (r TestReport) WriteJUnit(w io.Writer) error {
 	root := junitSuites{Name: "verdict test"}
-	var total time.Duration
 	suites := map[string]*junitSuite{}
 	for _, t := range r.Results {
 		s, ok := suites[t.Package]
@@ -407,26 +423,18 @@ func (r TestReport) WriteJUnit(w io.Writer) error {
 		switch t.Outcome {
 		case TestFailed:
 			c.Failure = &junitProblem{Message: failureMessage(t), Text: t.Failure + t.Trace}
-			s.Failures++
 		case TestErrored:
 			c.Error = &junitProblem{Message: oneLine(t.Error), Text: t.Failure + t.Trace}
-			s.Errors++
 		case TestSkipped:
 			c.Skipped = &struct{}{}
-			s.Skipped++
 		}
-		s.Tests++
 		s.Cases = append(s.Cases, c)
-		s.duration += t.Duration
-		total += t.Duration
+		s.count(t.Outcome, t.Duration)
+		root.count(t.Outcome, t.Duration)
 	}
 	for _, pkg := range slices.Sorted(maps.Keys(suites)) {
-		s := suites[pkg]
-		s.Time = seconds(s.duration)
-		root.Tests, root.Failures, root.Errors, root.Skipped = root.Tests+s.Tests, root.Failures+s.Failures, root.Errors+s.Errors, root.Skipped+s.Skipped
-		root.Suites = append(root.Suites, *s)
+		root.Suites = append(root.Suites, *suites[pkg])
 	}
-	root.Time = seconds(total)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
