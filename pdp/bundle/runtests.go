@@ -265,7 +265,7 @@ func (r *TestReport) diagnose(ctx context.Context, runner *tester.Runner, data m
 		}
 		switch {
 		case res.Error != nil:
-			t.Failure = traceback(res.Error)
+			t.Failure = traceback(res.Error, display)
 		case res.Fail:
 			t.Failure = failure(res, display)
 		}

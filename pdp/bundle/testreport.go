@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -238,7 +239,7 @@ func (r *TestReport) add(res *tester.Result, explain Explain, display func(strin
 	case res.Skip:
 		t.Outcome = TestSkipped
 	case res.Error != nil:
-		t.Outcome, t.Error, t.Failure = TestErrored, res.Error.Error(), traceback(res.Error)
+		t.Outcome, t.Error, t.Failure = TestErrored, displayText(res.Error.Error(), display), traceback(res.Error, display)
 	case res.Fail:
 		t.Outcome = TestFailed
 		t.Failure = failure(res, display)
@@ -296,7 +297,7 @@ func failingExpr(trace []*topdown.Event, display func(string) string) string {
 }
 
 // traceback renders the stack of an evaluation error, when the runner recorded one.
-func traceback(err error) string {
+func traceback(err error, display func(string) string) string {
 	var tdErr *topdown.Error
 	if !errors.As(err, &tdErr) || len(tdErr.StackTrace) == 0 {
 		return ""
@@ -306,7 +307,19 @@ func traceback(err error) string {
 	for _, frame := range tdErr.StackTrace {
 		fmt.Fprintf(&b, "    %v\n", frame)
 	}
-	return b.String()
+	return displayText(b.String(), display)
+}
+
+// regoFileRef finds the file names in OPA's messages: a .rego path followed by ":line".
+var regoFileRef = regexp.MustCompile(`(^|[\s"(])(/[^\s:"]*\.rego):`)
+
+// displayText names the files in an evaluation error's text as the report does: OPA names a
+// bundle's files by their path inside the bundle.
+func displayText(text string, display func(string) string) string {
+	return regoFileRef.ReplaceAllStringFunc(text, func(m string) string {
+		sub := regoFileRef.FindStringSubmatch(m)
+		return sub[1] + display(sub[2]) + ":"
+	})
 }
 
 // explainTrace renders the part of trace that mode keeps.

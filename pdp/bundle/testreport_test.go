@@ -33,8 +33,9 @@ func TestReportWrite(t *testing.T) {
 			want: []string{
 				"FAIL data.example.authz_test.test_viewer_deletes (testdata/failing/authz_test.rego:7)\n",
 				"    testdata/failing/authz_test.rego:7:\n        authz.allow with input as",
-				"ERROR data.example.authz_test.test_conflicting_function (testdata/failing/authz_test.rego:13): ",
-				"    traceback:\n",
+				"ERROR data.example.authz_test.test_conflicting_function (testdata/failing/authz_test.rego:13): testdata/failing/authz_test.rego:11: eval_conflict_error: ",
+				"    traceback:\n        testdata/failing/authz_test.rego:11: \"two\"\n",
+				`produced conflicting values for the same inputs: "one" at testdata/failing/authz_test.rego:9 "two" at testdata/failing/authz_test.rego:11`,
 				"coverage testdata/failing/authz.rego: 40.00% (2 of 5 lines), not covered: 7-9\n",
 				"1 passed, 2 failed\n",
 				"coverage: ",
