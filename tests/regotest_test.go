@@ -80,7 +80,7 @@ func TestRegoTestCommand(t *testing.T) {
 			notWant: []string{"test_viewer_deletes"},
 		},
 		{
-			name:     "explain notes and fails",
+			name:     "explain fails",
 			args:     []string{".", "--explain", "fails"},
 			wantFail: true,
 			want:     []string{"Fail data.example.authz.allow with input as"},
