@@ -92,6 +92,18 @@ func TestRegoTestCommand(t *testing.T) {
 			notWant: []string{"coverage"},
 		},
 		{
+			name:     "unknown format is refused",
+			args:     []string{"pass_test.rego", "authz.rego", "data.json", "--format", "xml"},
+			wantFail: true,
+			notWant:  []string{"passed"},
+		},
+		{
+			name:     "unknown explain mode is refused",
+			args:     []string{"pass_test.rego", "authz.rego", "data.json", "--explain", "debug"},
+			wantFail: true,
+			notWant:  []string{"passed"},
+		},
+		{
 			name:     "threshold",
 			args:     []string{"pass_test.rego", "authz.rego", "data.json", "--threshold", "90"},
 			wantFail: true,
