@@ -137,6 +137,9 @@ func RunTests(ctx context.Context, paths []string, opts TestOptions) (TestReport
 		}
 		in.files, in.data = loose, data
 	}
+	if err := in.checkDataRoots(); err != nil {
+		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
+	}
 	return runTests(ctx, in, opts)
 }
 
@@ -165,6 +168,26 @@ func (in testInput) all() []*opabundle.Bundle {
 		all = append(all, in.files)
 	}
 	return all
+}
+
+// checkDataRoots refuses data from files given by name that a bundle's roots cover: the
+// runner activates the bundles after writing that data, and activation replaces what is
+// under their roots, so the tests would run without it.
+func (in testInput) checkDataRoots() error {
+	for name, b := range in.bundles {
+		roots := []string{""}
+		if r := b.Manifest.Roots; r != nil {
+			roots = *r
+		}
+		for key := range in.data {
+			for _, root := range roots {
+				if root == "" || strings.Split(root, "/")[0] == key {
+					return fmt.Errorf("data.%s, from the files given, is under the roots of bundle %s (%q), which would replace it: move the file into the bundle, or give the bundle a .manifest with its roots", key, name, root)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // isSourceFile reports whether path names a Rego or data file rather than a bundle.

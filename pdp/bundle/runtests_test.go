@@ -177,6 +177,37 @@ func TestRunTestsRefusesBadInput(t *testing.T) {
 	}
 }
 
+// TestRunTestsRefusesDataUnderBundleRoots: data from a file given by name would be replaced
+// when the runner activates a bundle whose roots cover it, and the tests would run without it.
+func TestRunTestsRefusesDataUnderBundleRoots(t *testing.T) {
+	tests := []struct {
+		name   string
+		bundle func(t *testing.T) string
+		data   string
+	}{
+		{
+			name: "bundle without a manifest",
+			bundle: func(t *testing.T) string {
+				return writeDir(t, map[string]string{"q.rego": "package q\n\nx := data.extra.v\n"})
+			},
+			data: `{"extra": {"v": 1}}`,
+		},
+		{
+			name:   "under a manifest root",
+			bundle: func(*testing.T) string { return filepath.Join("testdata", "basic") },
+			data:   `{"example": {"admin_roles": []}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			paths := []string{tt.bundle(t), writeFile(t, "extra.json", []byte(tt.data))}
+			if _, err := RunTests(context.Background(), paths, TestOptions{}); err == nil || !strings.Contains(err.Error(), "would replace it") {
+				t.Fatalf("RunTests() error = %v, want the data refused", err)
+			}
+		})
+	}
+}
+
 func TestTestBundle(t *testing.T) {
 	b, err := Load(filepath.Join("testdata", "failing"), 1<<20)
 	if err != nil {
