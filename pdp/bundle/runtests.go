@@ -71,6 +71,9 @@ type TestOptions struct {
 	MaxBytes int64
 	// RequireTests makes a bundle without any test rule an error (ErrNoTests).
 	RequireTests bool
+	// SkipCoverage leaves coverage out (Coverage and Files stay empty), for a gate that only
+	// needs the tests to pass; tracing coverage makes a run slower. Threshold must then be 0.
+	SkipCoverage bool
 	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
 	// policy.allow_builtins: a bundle that calls another is refused before its tests run.
 	AllowBuiltins []string
@@ -93,6 +96,9 @@ func (o TestOptions) validate() error {
 	var errs []error
 	if o.Threshold < 0 || o.Threshold > 100 {
 		errs = append(errs, fmt.Errorf("threshold %.2f is not between 0 and 100", o.Threshold))
+	}
+	if o.SkipCoverage && o.Threshold > 0 {
+		errs = append(errs, errors.New("a coverage threshold needs coverage, which SkipCoverage leaves out"))
 	}
 	if o.Bench && o.Threshold > 0 {
 		errs = append(errs, errors.New("coverage is not measured when benchmarking: a threshold cannot be met"))
@@ -217,7 +223,10 @@ func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, 
 	}
 	display := displayNames(in)
 	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests, Benchmarked: opts.Bench}
-	cov := cover.New()
+	var cov *cover.Cover
+	if !opts.Bench && !opts.SkipCoverage {
+		cov = cover.New()
+	}
 	err = runPass(ctx, newRunner(in, opts, builtins, cov, false), in.data, opts.Bench, func(res *tester.Result) {
 		report.add(res, opts.Explain, display)
 	})
@@ -232,7 +241,7 @@ func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, 
 	slices.SortFunc(report.Results, func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
 	})
-	if !opts.Bench {
+	if cov != nil {
 		report.setCoverage(cov, policyModules(in), display)
 	}
 	return report, nil
@@ -297,7 +306,7 @@ func (r *TestReport) diagnose(ctx context.Context, runner *tester.Runner, data m
 
 // newRunner returns OPA's test runner set up for opts, without a store. The runner's own
 // compiler would allow every builtin, so it gets one with Verdict's capabilities. cov, when
-// not nil, measures coverage; diagnose traces every test, with the values of the test
+// not nil, measures coverage (never while benchmarking); diagnose traces every test, with the values of the test
 // rules' variables.
 func newRunner(in testInput, opts TestOptions, builtins *Builtins, cov *cover.Cover, diagnose bool) *tester.Runner {
 	trace := diagnose || opts.Explain != ExplainNone
@@ -321,7 +330,7 @@ func newRunner(in testInput, opts TestOptions, builtins *Builtins, cov *cover.Co
 	if in.files != nil {
 		runner.SetModules(in.files.ParsedModules(""))
 	}
-	if cov != nil && !opts.Bench {
+	if cov != nil {
 		runner.SetCoverageQueryTracer(cov)
 	}
 	return runner

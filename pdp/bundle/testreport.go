@@ -177,12 +177,10 @@ func (t TestResult) write(b *strings.Builder, verbose bool) {
 	if !failed && !verbose {
 		return
 	}
-	fmt.Fprintf(b, "%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
-	switch {
-	case t.Error != "":
-		fmt.Fprintf(b, ": %s", oneLine(t.Error))
-	case !failed:
-		fmt.Fprintf(b, " %s", t.Duration.Round(time.Microsecond))
+	if failed {
+		b.WriteString(t.failureLine())
+	} else {
+		fmt.Fprintf(b, "%s %s", t.header(), t.Duration.Round(time.Microsecond))
 	}
 	b.WriteByte('\n')
 	indent(b, t.Failure)
@@ -190,6 +188,30 @@ func (t TestResult) write(b *strings.Builder, verbose bool) {
 	if verbose {
 		indent(b, t.Output)
 	}
+}
+
+// FailureSummary names the tests that failed or errored, with their errors, on one line.
+func (r TestReport) FailureSummary() string {
+	var lines []string
+	for _, t := range r.Results {
+		if t.Outcome == TestFailed || t.Outcome == TestErrored {
+			lines = append(lines, t.failureLine())
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// failureLine is "FAIL pkg.name (file:row)", with the error when there is one.
+func (t TestResult) failureLine() string {
+	if t.Error != "" {
+		return t.header() + ": " + oneLine(t.Error)
+	}
+	return t.header()
+}
+
+// header is "OUTCOME pkg.name (file:row)".
+func (t TestResult) header() string {
+	return fmt.Sprintf("%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
 }
 
 // write prints the file's coverage line: when verbose, or when some line is not covered.

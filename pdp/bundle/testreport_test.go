@@ -156,3 +156,41 @@ func TestLineRangeString(t *testing.T) {
 		})
 	}
 }
+
+func TestFailureSummary(t *testing.T) {
+	got := failingReport(t).FailureSummary()
+	want := []string{
+		"FAIL data.example.authz_test.test_viewer_deletes (testdata/failing/authz_test.rego:7)",
+		"; ERROR data.example.authz_test.test_conflicting_function (testdata/failing/authz_test.rego:13): testdata/failing/authz_test.rego:11: eval_conflict_error",
+	}
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("FailureSummary() = %q, lacks %q", got, w)
+		}
+	}
+	if strings.Contains(got, "\n") || strings.Contains(got, "PASS") {
+		t.Errorf("FailureSummary() = %q, want one line of failures", got)
+	}
+}
+
+func TestSkipCoverage(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    TestOptions
+		wantErr bool
+	}{
+		{name: "coverage left out", opts: TestOptions{SkipCoverage: true}},
+		{name: "threshold refused", opts: TestOptions{SkipCoverage: true, Threshold: 50}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			report, err := RunTests(context.Background(), []string{filepath.Join("testdata", "basic")}, tt.opts)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("RunTests() error = %v, want error %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && (report.Passed() != 3 || report.Coverage != 0 || len(report.Files) != 0) {
+				t.Errorf("report = %+v, want 3 passed and no coverage", report)
+			}
+		})
+	}
+}
