@@ -1,5 +1,5 @@
-// Command verdict is the Verdict policy decision point: it serves decisions over HTTP, runs
-// Rego tests, evaluates one decision offline, mints development tokens and checks
+// Command verdict is the Verdict policy decision point: it serves decisions over HTTP, runs,
+// formats and checks Rego, evaluates one decision offline, mints development tokens and checks
 // configuration. Wiring only; the logic lives under pdp/.
 package main
 
@@ -40,6 +40,8 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newServeCommand(),
 		newTestCommand(),
+		newFmtCommand(),
+		newCheckCommand(),
 		newBundleCommand(),
 		newEvalCommand(),
 		newReplayCommand(),

@@ -9,7 +9,6 @@ import (
 	opaversion "github.com/open-policy-agent/opa/v1/version"
 	"github.com/spf13/cobra"
 
-	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -84,33 +83,3 @@ const (
 	allowBuiltinFlag  = "allow-builtin"
 	allowBuiltinUsage = "builtin that reaches outside Verdict (http.send, ...) the policy may call, as policy.allow_builtins (repeatable)"
 )
-
-func newTestCommand() *cobra.Command {
-	var opts bundle.TestOptions
-	var verbose bool
-	cmd := &cobra.Command{
-		Use:   "test [paths]",
-		Short: "Run Rego unit tests with coverage",
-		Long: "Run the Rego unit tests (test_ rules) in the given directories or bundles (default: policies) " +
-			"and report coverage of the policy files. Exits non-zero when a test fails or coverage is under --threshold.",
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, paths []string) error {
-			if len(paths) == 0 {
-				paths = []string{"policies"}
-			}
-			report, err := bundle.RunTests(cmd.Context(), paths, opts)
-			if err != nil {
-				return err
-			}
-			if err := report.Write(cmd.OutOrStdout(), verbose); err != nil {
-				return err
-			}
-			return report.Err()
-		},
-	}
-	cmd.Flags().Float64Var(&opts.Threshold, "threshold", 0, "fail when coverage is below this percentage")
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 0, "bound for each test (default 5s)")
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every test and per-file coverage")
-	cmd.Flags().StringSliceVar(&opts.AllowBuiltins, allowBuiltinFlag, nil, allowBuiltinUsage)
-	return cmd
-}

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
+	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -38,13 +41,30 @@ var (
 const (
 	// DefaultTestTimeout bounds one test, as `opa test` does.
 	DefaultTestTimeout = 5 * time.Second
+	// DefaultBenchTimeout bounds the benchmark of one test, as `opa test --bench` does.
+	DefaultBenchTimeout = 30 * time.Second
+)
+
+// Explain selects the evaluation trace a test run keeps for each test, as `opa test --explain`.
+type Explain string
+
+// Explain modes.
+const (
+	// ExplainNone keeps no trace.
+	ExplainNone Explain = ""
+	// ExplainFails keeps the steps that led to failed expressions.
+	ExplainFails Explain = "fails"
+	// ExplainFull keeps every step.
+	ExplainFull Explain = "full"
+	// ExplainNotes keeps the trace(...) notes the test made.
+	ExplainNotes Explain = "notes"
 )
 
 // TestOptions configures RunTests and Test.
 type TestOptions struct {
 	// Threshold is the least coverage, in percent (0–100), accepted; 0 accepts any coverage.
 	Threshold float64
-	// Timeout bounds each test; zero means DefaultTestTimeout.
+	// Timeout bounds each test; zero means DefaultTestTimeout (DefaultBenchTimeout with Bench).
 	Timeout time.Duration
 	// MaxBytes bounds each bundle RunTests loads, as in Load; zero means
 	// config.DefaultMaxBundleBytes.
@@ -57,254 +77,281 @@ type TestOptions struct {
 	// AllowBuiltins are the denied builtins (DeniedBuiltins) the policy may call anyway, as
 	// policy.allow_builtins: a bundle that calls another is refused before its tests run.
 	AllowBuiltins []string
+	// Run, when set, runs only the tests whose full name (data.pkg.test_name) matches this
+	// regular expression, as `opa test --run`.
+	Run string
+	// Diagnose records, for each failed test, the expression that failed with the values of
+	// its variables (TestResult.Failure). It traces every test, which slows the run; the
+	// policy.require_tests gate leaves it off.
+	Diagnose bool
+	// Explain keeps each test's evaluation trace, filtered by mode (TestResult.Trace).
+	Explain Explain
+	// Bench benchmarks each test (TestResult.Benchmark) instead of running it once, as
+	// `opa test --bench`; coverage is not measured, so Threshold must be 0.
+	Bench bool
 }
 
-// TestOutcome is the result of one test.
-type TestOutcome string
-
-// Test outcomes.
-const (
-	TestPassed  TestOutcome = "pass"
-	TestFailed  TestOutcome = "fail"
-	TestErrored TestOutcome = "error"
-	TestSkipped TestOutcome = "skip"
-)
-
-// TestResult is one test rule's result.
-type TestResult struct {
-	// Package is the test's package path (data.verdict.rbac_test).
-	Package string `json:"package"`
-	// Name is the test rule's name (test_editor_reads).
-	Name string `json:"name"`
-	// File and Row locate the test rule; File is relative to its bundle, prefixed with the
-	// bundle's path when RunTests loaded it.
-	File     string        `json:"file"`
-	Row      int           `json:"row"`
-	Outcome  TestOutcome   `json:"outcome"`
-	Duration time.Duration `json:"duration"`
-	// Error is the evaluation error when Outcome is TestErrored.
-	Error string `json:"error,omitempty"`
-	// Output is what the test printed with print().
-	Output string `json:"output,omitempty"`
-}
-
-// FileCoverage is the coverage of one policy file.
-type FileCoverage struct {
-	File            string  `json:"file"`
-	Coverage        float64 `json:"coverage"`
-	CoveredLines    int     `json:"covered_lines"`
-	NotCoveredLines int     `json:"not_covered_lines"`
-}
-
-// TestReport is the outcome of a test run: every test's result and the coverage of the policy
-// files. Test files (_test.rego) are not counted in the coverage, so the figure says how much
-// of the policy the tests exercise, not how much of the tests ran.
-type TestReport struct {
-	// Results are sorted by file, row and name.
-	Results []TestResult   `json:"results"`
-	Files   []FileCoverage `json:"files"`
-	// Coverage is the percentage of policy lines the tests covered.
-	Coverage float64 `json:"coverage"`
-	// Threshold and RequireTests are the options the run was judged by (see Err).
-	Threshold    float64 `json:"threshold"`
-	RequireTests bool    `json:"require_tests"`
-}
-
-// Passed returns how many tests passed.
-func (r TestReport) Passed() int { return r.count(TestPassed) }
-
-// Failed returns how many tests failed or could not be evaluated.
-func (r TestReport) Failed() int { return r.count(TestFailed) + r.count(TestErrored) }
-
-// Skipped returns how many tests were skipped (todo_ rules).
-func (r TestReport) Skipped() int { return r.count(TestSkipped) }
-
-func (r TestReport) count(o TestOutcome) int {
-	n := 0
-	for _, t := range r.Results {
-		if t.Outcome == o {
-			n++
-		}
+// validate returns every problem with the options, joined.
+func (o TestOptions) validate() error {
+	var errs []error
+	if o.Threshold < 0 || o.Threshold > 100 {
+		errs = append(errs, fmt.Errorf("threshold %.2f is not between 0 and 100", o.Threshold))
 	}
-	return n
+	if o.SkipCoverage && o.Threshold > 0 {
+		errs = append(errs, errors.New("a coverage threshold needs coverage, which SkipCoverage leaves out"))
+	}
+	if o.Bench && o.Threshold > 0 {
+		errs = append(errs, errors.New("coverage is not measured when benchmarking: a threshold cannot be met"))
+	}
+	if !slices.Contains([]Explain{ExplainNone, ExplainFails, ExplainFull, ExplainNotes}, o.Explain) {
+		errs = append(errs, fmt.Errorf("explain mode %q is not fails, full or notes", o.Explain))
+	}
+	if _, err := regexp.Compile(o.Run); err != nil {
+		errs = append(errs, fmt.Errorf("run filter: %w", err))
+	}
+	return errors.Join(errs...)
 }
 
-// Err judges the run: ErrTestsFailed when a test failed or errored, ErrNoTests when there were
-// no tests but a threshold or RequireTests asked for some, ErrCoverageTooLow when coverage is
-// under the threshold, nil otherwise.
-func (r TestReport) Err() error {
-	switch {
-	case r.Failed() > 0:
-		return fmt.Errorf("%w: %d of %d", ErrTestsFailed, r.Failed(), r.Passed()+r.Failed())
-	case len(r.Results) == 0 && (r.RequireTests || r.Threshold > 0):
-		return ErrNoTests
-	case r.Coverage < r.Threshold:
-		return fmt.Errorf("%w: %.2f%% < %.2f%%", ErrCoverageTooLow, r.Coverage, r.Threshold)
-	}
-	return nil
-}
-
-// FailureSummary names the tests that failed or errored, with their errors, on one line.
-func (r TestReport) FailureSummary() string {
-	var lines []string
-	for _, t := range r.Results {
-		if t.Outcome == TestFailed || t.Outcome == TestErrored {
-			lines = append(lines, t.failureLine())
-		}
-	}
-	return strings.Join(lines, "; ")
-}
-
-// failureLine is "FAIL pkg.name (file:row)", with the error when there is one.
-func (t TestResult) failureLine() string {
-	line := fmt.Sprintf("%s %s.%s (%s:%d)", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row)
-	if t.Error != "" {
-		line += ": " + oneLine(t.Error)
-	}
-	return line
-}
-
-// Write prints the report: a line per failed or errored test (every test when verbose, with
-// per-file coverage and printed output too), then "N passed, M failed" and "coverage: X.XX%".
-func (r TestReport) Write(w io.Writer, verbose bool) error {
-	var b strings.Builder
-	for _, t := range r.Results {
-		if t.Outcome == TestPassed || t.Outcome == TestSkipped {
-			if verbose {
-				fmt.Fprintf(&b, "%s %s.%s (%s:%d) %s\n", strings.ToUpper(string(t.Outcome)), t.Package, t.Name, t.File, t.Row, t.Duration.Round(time.Microsecond))
-			}
-			continue
-		}
-		b.WriteString(t.failureLine())
-		b.WriteByte('\n')
-		if verbose && t.Output != "" {
-			for line := range strings.SplitSeq(strings.TrimRight(t.Output, "\n"), "\n") {
-				fmt.Fprintf(&b, "    %s\n", line)
-			}
-		}
-	}
-	if verbose {
-		for _, f := range r.Files {
-			fmt.Fprintf(&b, "coverage %s: %.2f%% (%d of %d lines)\n", f.File, f.Coverage, f.CoveredLines, f.CoveredLines+f.NotCoveredLines)
-		}
-	}
-	fmt.Fprintf(&b, "%d passed, %d failed", r.Passed(), r.Failed())
-	if n := r.Skipped(); n > 0 {
-		fmt.Fprintf(&b, ", %d skipped", n)
-	}
-	b.WriteByte('\n')
-	fmt.Fprintf(&b, "coverage: %.2f%%", r.Coverage)
-	if r.Threshold > 0 {
-		fmt.Fprintf(&b, " (threshold %.2f%%)", r.Threshold)
-	}
-	b.WriteByte('\n')
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
-}
-
-// RunTests loads each path as a bundle (a directory or a .tar.gz, as Load does) and runs the
-// Rego unit tests in them, with coverage. Bundles given together must not have overlapping
-// roots. The error reports only what kept the tests from running (a bundle that does not
-// load or compile); failed tests and low coverage are in the report, judged by its Err.
+// RunTests runs the Rego unit tests found in paths, with coverage. A directory or a .tar.gz
+// archive is loaded as a bundle, as Load does (so its manifest roots apply, and bundles given
+// together must not have overlapping roots); a .rego, .json or .yaml file is loaded as
+// `opa test` loads a file given by name, its data at the root of data. The error reports
+// only what kept the tests from running (a path that does not load or compile, bad
+// options); failed tests and low coverage are in the report, judged by its Err.
 func RunTests(ctx context.Context, paths []string, opts TestOptions) (TestReport, error) {
 	if len(paths) == 0 {
 		return TestReport{}, errors.New("run rego tests: no paths given")
 	}
 	maxBytes := cmp.Or(opts.MaxBytes, config.DefaultMaxBundleBytes)
-	bundles := make(map[string]*opabundle.Bundle, len(paths))
+	in := testInput{bundles: make(map[string]*opabundle.Bundle, len(paths)), withPaths: true}
+	var files []string
 	for _, p := range paths {
+		if isSourceFile(p) {
+			files = append(files, p)
+			continue
+		}
 		b, err := Load(p, maxBytes)
 		if err != nil {
 			return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 		}
-		bundles[p] = b
+		in.bundles[p] = b
 	}
-	return runTests(ctx, bundles, opts, true)
+	if len(files) > 0 {
+		loose, data, err := loadFiles(files)
+		if err != nil {
+			return TestReport{}, fmt.Errorf("run rego tests: %w", err)
+		}
+		in.files, in.data = loose, data
+	}
+	if err := in.checkDataRoots(); err != nil {
+		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
+	}
+	return runTests(ctx, in, opts)
 }
 
 // Test runs the Rego unit tests of one loaded bundle, with coverage, as RunTests does. The
 // policy.require_tests gate runs it on a bundle before activating it and refuses the bundle
 // when the report's Err is not nil.
 func Test(ctx context.Context, b *opabundle.Bundle, opts TestOptions) (TestReport, error) {
-	return runTests(ctx, map[string]*opabundle.Bundle{"bundle": b}, opts, false)
+	return runTests(ctx, testInput{bundles: map[string]*opabundle.Bundle{"bundle": b}}, opts)
 }
 
-// runTests runs the tests of bundles, keyed by name. With withPaths, file names in the report
-// are prefixed with the name of their bundle, which RunTests sets to the path it loaded.
-func runTests(ctx context.Context, bundles map[string]*opabundle.Bundle, opts TestOptions, withPaths bool) (TestReport, error) {
-	if opts.Threshold < 0 || opts.Threshold > 100 {
-		return TestReport{}, fmt.Errorf("run rego tests: threshold %.2f is not between 0 and 100", opts.Threshold)
+// testInput is what a test run evaluates: bundles keyed by name, and Rego and data files
+// given by name (files, whose modules carry the names as given, and data).
+type testInput struct {
+	bundles map[string]*opabundle.Bundle
+	files   *opabundle.Bundle
+	data    map[string]any
+	// withPaths prefixes file names in the report with the name of their bundle, which
+	// RunTests sets to the path it loaded.
+	withPaths bool
+}
+
+// all returns the bundles and, when files were given, the bundle of files.
+func (in testInput) all() []*opabundle.Bundle {
+	all := slices.Collect(maps.Values(in.bundles))
+	if in.files != nil {
+		all = append(all, in.files)
 	}
-	if opts.SkipCoverage && opts.Threshold > 0 {
-		return TestReport{}, errors.New("run rego tests: a coverage threshold needs coverage, which SkipCoverage leaves out")
+	return all
+}
+
+// checkDataRoots refuses data from files given by name that a bundle's roots cover: the
+// runner activates the bundles after writing that data, and activation replaces what is
+// under their roots, so the tests would run without it.
+func (in testInput) checkDataRoots() error {
+	for name, b := range in.bundles {
+		roots := []string{""}
+		if r := b.Manifest.Roots; r != nil {
+			roots = *r
+		}
+		for key := range in.data {
+			for _, root := range roots {
+				if root == "" || strings.Split(root, "/")[0] == key {
+					return fmt.Errorf("data.%s, from the files given, is under the roots of bundle %s (%q), which would replace it: move the file into the bundle, or give the bundle a .manifest with its roots", key, name, root)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// isSourceFile reports whether path names a Rego or data file rather than a bundle.
+func isSourceFile(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".rego", ".json", ".yaml", ".yml":
+		info, err := os.Stat(path)
+		return err == nil && info.Mode().IsRegular()
+	}
+	return false
+}
+
+// runTests runs the tests of in. Tracing every test would slow the run severalfold, so with
+// Diagnose the tests that failed run again, alone and traced, to say why.
+func runTests(ctx context.Context, in testInput, opts TestOptions) (TestReport, error) {
+	if err := opts.validate(); err != nil {
+		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 	}
 	builtins, err := NewBuiltins(opts.AllowBuiltins)
 	if err != nil {
 		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 	}
-	for _, b := range bundles {
+	for _, b := range in.all() {
 		if err := builtins.Check(b); err != nil {
 			return TestReport{}, fmt.Errorf("run rego tests: %w", err)
 		}
 	}
-	store := inmem.NewWithOpts(inmem.OptRoundTripOnWrite(false))
-	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	display := displayNames(in)
+	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests, Benchmarked: opts.Bench}
+	var cov *cover.Cover
+	if !opts.Bench && !opts.SkipCoverage {
+		cov = cover.New()
+	}
+	err = runPass(ctx, newRunner(in, opts, builtins, cov, false), in.data, opts.Bench, func(res *tester.Result) {
+		report.add(res, opts.Explain, display)
+	})
 	if err != nil {
-		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
-	}
-	defer store.Abort(ctx, txn)
-
-	cov := cover.New()
-	// The runner's own compiler would allow every builtin; print statements are on, as they
-	// are by default, for CapturePrintOutput.
-	compiler := ast.NewCompiler().WithCapabilities(builtins.Capabilities()).
-		WithEnablePrintStatements(true).WithDefaultRegoVersion(ast.RegoV1)
-	runner := tester.NewRunner().
-		SetCompiler(compiler).
-		SetDefaultRegoVersion(ast.RegoV1).
-		SetStore(store).
-		SetBundles(bundles).
-		CapturePrintOutput(true).
-		SetTimeout(cmp.Or(opts.Timeout, DefaultTestTimeout)).
-		SetParallel(runtime.GOMAXPROCS(0))
-	if !opts.SkipCoverage {
-		runner.SetCoverageQueryTracer(cov)
-	}
-	ch, err := runner.RunTests(ctx, txn)
-	if err != nil {
-		return TestReport{}, fmt.Errorf("run rego tests: %w", err)
-	}
-	display := displayNames(bundles, withPaths)
-	report := TestReport{Threshold: opts.Threshold, RequireTests: opts.RequireTests}
-	for res := range ch {
-		report.add(res, display)
-	}
-	if err := ctx.Err(); err != nil {
 		return report, fmt.Errorf("run rego tests: %w", err)
+	}
+	if opts.Diagnose && !opts.Bench && report.Failed() > 0 {
+		if err := report.diagnose(ctx, newRunner(in, opts, builtins, nil, true), in.data, display); err != nil {
+			return report, fmt.Errorf("run rego tests: %w", err)
+		}
 	}
 	slices.SortFunc(report.Results, func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Name, b.Name))
 	})
-	if !opts.SkipCoverage {
-		report.setCoverage(cov, policyModules(bundles), display)
+	if cov != nil {
+		report.setCoverage(cov, policyModules(in), display)
 	}
 	return report, nil
 }
 
-// displayNames maps the file names module locations carry to the names a report shows.
-func displayNames(bundles map[string]*opabundle.Bundle, withPaths bool) func(string) string {
+// runPass runs (or, with bench, benchmarks) the tests runner selects over a fresh store
+// holding data, and hands each result to add.
+func runPass(ctx context.Context, runner *tester.Runner, data map[string]any, bench bool, add func(*tester.Result)) error {
+	if data == nil {
+		data = map[string]any{}
+	}
+	store := inmem.NewFromObjectWithOpts(data, inmem.OptRoundTripOnWrite(false))
+	txn, err := store.NewTransaction(ctx, storage.WriteParams)
+	if err != nil {
+		return err
+	}
+	defer store.Abort(ctx, txn)
+	runner.SetStore(store)
+	var ch chan *tester.Result
+	if bench {
+		// testing.Benchmark reads the testing package's flags, which only Init defines.
+		testing.Init()
+		ch, err = runner.RunBenchmarks(ctx, txn, tester.BenchmarkOptions{ReportAllocations: true})
+	} else {
+		ch, err = runner.RunTests(ctx, txn)
+	}
+	if err != nil {
+		return err
+	}
+	for res := range ch {
+		add(res)
+	}
+	return ctx.Err()
+}
+
+// diagnose runs the failed and errored tests again with runner, which traces, and records
+// why each failed.
+func (r *TestReport) diagnose(ctx context.Context, runner *tester.Runner, data map[string]any, display func(string) string) error {
+	failed := make(map[string]*TestResult)
+	var names []string
+	for i, t := range r.Results {
+		if t.Outcome == TestFailed || t.Outcome == TestErrored {
+			full := t.Package + "." + t.Name
+			failed[full] = &r.Results[i]
+			names = append(names, regexp.QuoteMeta(full))
+		}
+	}
+	runner.Filter("^(" + strings.Join(names, "|") + ")$")
+	return runPass(ctx, runner, data, false, func(res *tester.Result) {
+		t, ok := failed[res.Package+"."+res.Name]
+		if !ok {
+			return
+		}
+		switch {
+		case res.Error != nil:
+			t.Failure = traceback(res.Error, display)
+		case res.Fail:
+			t.Failure = failure(res, display)
+		}
+	})
+}
+
+// newRunner returns OPA's test runner set up for opts, without a store. The runner's own
+// compiler would allow every builtin, so it gets one with Verdict's capabilities. cov, when
+// not nil, measures coverage (never while benchmarking); diagnose traces every test, with the values of the test
+// rules' variables.
+func newRunner(in testInput, opts TestOptions, builtins *Builtins, cov *cover.Cover, diagnose bool) *tester.Runner {
+	trace := diagnose || opts.Explain != ExplainNone
+	compiler := ast.NewCompiler().WithCapabilities(builtins.Capabilities()).
+		WithEnablePrintStatements(!opts.Bench).WithDefaultRegoVersion(ast.RegoV1).
+		WithRewriteTestRules(diagnose)
+	timeout := cmp.Or(opts.Timeout, DefaultTestTimeout)
+	if opts.Bench {
+		timeout = cmp.Or(opts.Timeout, DefaultBenchTimeout)
+	}
+	runner := tester.NewRunner().
+		SetCompiler(compiler).
+		SetDefaultRegoVersion(ast.RegoV1).
+		SetBundles(in.bundles).
+		CapturePrintOutput(true).
+		EnableTracing(trace).
+		StackTraces(trace).
+		Filter(opts.Run).
+		SetTimeout(timeout).
+		SetParallel(runtime.GOMAXPROCS(0))
+	if in.files != nil {
+		runner.SetModules(in.files.ParsedModules(""))
+	}
+	if cov != nil {
+		runner.SetCoverageQueryTracer(cov)
+	}
+	return runner
+}
+
+// displayNames maps the file names module locations carry to the names a report shows: a
+// file given by name keeps it; a bundle's file gets its bundle's path in front (withPaths).
+func displayNames(in testInput) func(string) string {
 	names := make(map[string]string)
-	for name, b := range bundles {
+	for name, b := range in.bundles {
 		for _, mf := range b.Modules {
 			shown := strings.TrimPrefix(mf.Path, "/")
-			if withPaths {
+			if in.withPaths {
 				shown = path.Join(filepath.ToSlash(name), shown)
 			}
 			names[mf.Path] = shown
+		}
+	}
+	if in.files != nil {
+		for _, mf := range in.files.Modules {
+			names[mf.Path] = mf.Path
 		}
 	}
 	return func(file string) string {
@@ -315,29 +362,11 @@ func displayNames(bundles map[string]*opabundle.Bundle, withPaths bool) func(str
 	}
 }
 
-func (r *TestReport) add(res *tester.Result, display func(string) string) {
-	t := TestResult{Package: res.Package, Name: res.Name, Duration: res.Duration, Output: string(res.Output)}
-	if res.Location != nil {
-		t.File, t.Row = display(res.Location.File), res.Location.Row
-	}
-	switch {
-	case res.Skip:
-		t.Outcome = TestSkipped
-	case res.Error != nil:
-		t.Outcome, t.Error = TestErrored, res.Error.Error()
-	case res.Fail:
-		t.Outcome = TestFailed
-	default:
-		t.Outcome = TestPassed
-	}
-	r.Results = append(r.Results, t)
-}
-
-// policyModules returns the bundles' modules that are not tests, keyed by the file name their
+// policyModules returns the modules that are not tests, keyed by the file name their
 // locations carry, which is how the coverage tracer names them.
-func policyModules(bundles map[string]*opabundle.Bundle) map[string]*ast.Module {
+func policyModules(in testInput) map[string]*ast.Module {
 	mods := make(map[string]*ast.Module)
-	for _, b := range bundles {
+	for _, b := range in.all() {
 		for _, mf := range b.Modules {
 			if strings.HasSuffix(mf.Path, "_test.rego") || mf.Parsed == nil {
 				continue
@@ -369,10 +398,25 @@ func (r *TestReport) setCoverage(cov *cover.Cover, mods map[string]*ast.Module, 
 			Coverage:        fr.Coverage,
 			CoveredLines:    fr.CoveredLines,
 			NotCoveredLines: fr.NotCoveredLines,
+			NotCovered:      lineRanges(fr.NotCovered),
 		})
 	}
 	slices.SortFunc(r.Files, func(a, b FileCoverage) int { return cmp.Compare(a.File, b.File) })
 	if total := covered + notCovered; total > 0 {
 		r.Coverage = 100 * float64(covered) / float64(total)
 	}
+}
+
+// lineRanges turns OPA's not-covered ranges, sorted, into line ranges, joining ranges that
+// touch (lines 7, 8 and 9 are 7-9).
+func lineRanges(rs []cover.Range) []LineRange {
+	var out []LineRange
+	for _, r := range rs {
+		if n := len(out); n > 0 && r.Start.Row <= out[n-1].End+1 {
+			out[n-1].End = max(out[n-1].End, r.End.Row)
+			continue
+		}
+		out = append(out, LineRange{Start: r.Start.Row, End: r.End.Row})
+	}
+	return out
 }
