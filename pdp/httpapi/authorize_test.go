@@ -208,6 +208,9 @@ func TestMetricsCountDecisions(t *testing.T) {
 	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, want := range []string{
 		`verdict_decisions_total{result="allow"} 1`,
+		`verdict_decisions_total{result="error"} 0`,
+		`verdict_decision_duration_seconds_count{api="authorize"} 1`,
+		`verdict_decision_duration_seconds_bucket{api="authorize",le="0.2"} 1`,
 		`verdict_http_requests_total{code="200",route="/v1/authorize"} 1`,
 		"verdict_token_cache_misses_total 1",
 		"verdict_decision_log_dropped_total 0",

@@ -205,6 +205,14 @@ type metrics struct {
 	decisionLatency *prometheus.HistogramVec
 }
 
+// Decision results: the result label of verdict_decisions_total.
+const (
+	resultAllow     = "allow"
+	resultDeny      = "deny"
+	resultError     = "error"
+	resultCancelled = "cancelled"
+)
+
 // decisionAPIs names the API of each route template that answers decisions, the api label of
 // verdict_decision_duration_seconds. Read-only.
 var decisionAPIs = map[string]string{
@@ -237,6 +245,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to answer a decision request, token verification included, by API; 0.2 s is a bucket bound for the p99 objective.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5},
 		}, []string{"api"}),
+	}
+	// Every result is exported from the start at 0: an alert on increase() of the errors sees
+	// the first one, which a series born at 1 would hide.
+	for _, r := range []string{resultAllow, resultDeny, resultError, resultCancelled} {
+		m.decisions.WithLabelValues(r)
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions, m.decisionLatency} {
 		if err := reg.Register(c); err != nil {
