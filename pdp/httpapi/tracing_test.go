@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/token"
+	"github.com/verdict-pdp/verdict/pdp/tracing/tracingtest"
 )
 
 // spanSpy is a Verifier that remembers the span context its caller's context carries.
@@ -48,10 +47,10 @@ func TestServerSpan(t *testing.T) {
 			route: dataAPIPrefix + "{path:.+}", body: `{"input":{}}`, status: 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := tracetest.NewSpanRecorder()
+			tp, rec := tracingtest.NewProvider()
 			var seen trace.SpanContext
 			f := newFixtureWith(t, true, func(_ *config.Config, d *Deps) {
-				d.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+				d.TracerProvider = tp
 				d.Tokens = spanSpy{Verifier: d.Tokens, seen: &seen}
 			})
 			headers := append([]string{"traceparent", "00-" + callerTrace + "-" + callerSpan + "-01",
@@ -72,7 +71,7 @@ func TestServerSpan(t *testing.T) {
 			if want := tc.method + " " + tc.route; s.Name() != want {
 				t.Errorf("span name %q, want %q", s.Name(), want)
 			}
-			if got := attrs(s, "http.route", "http.response.status_code"); got != tc.route+" "+strconv.Itoa(tc.status) {
+			if got := tracingtest.Attrs(s, "http.route", "http.response.status_code"); got != tc.route+" "+strconv.Itoa(tc.status) {
 				t.Errorf("attributes %q", got)
 			}
 			if tc.verifies && seen.SpanID() != sc.SpanID() {
@@ -84,16 +83,4 @@ func TestServerSpan(t *testing.T) {
 			}
 		})
 	}
-}
-
-func attrs(s sdktrace.ReadOnlySpan, keys ...string) string {
-	vals := make([]string, len(keys))
-	for _, a := range s.Attributes() {
-		for i, k := range keys {
-			if string(a.Key) == k {
-				vals[i] = a.Value.Emit()
-			}
-		}
-	}
-	return strings.Join(vals, " ")
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/verdict-pdp/verdict/pdp/tracing/tracingtest"
 )
 
 // TestVerificationsCounted checks verdict_token_verifications_total: one series per issuer and
@@ -81,8 +82,7 @@ func gathered(t *testing.T, reg *prometheus.Registry) string {
 // issuer, kind and result, the revocation check as its child, and never the token.
 func TestVerifySpans(t *testing.T) {
 	f := newFixture(t)
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tp, rec := tracingtest.NewProvider()
 	v := f.verifier(t, Deps{TracerProvider: tp, Revocation: jtiRevocation{}})
 	tok := f.rs256(t, nil, claims(nil))
 	for range 2 {
@@ -112,20 +112,8 @@ func TestVerifySpans(t *testing.T) {
 		t.Fatalf("verify spans: %d, want 3", len(verify))
 	}
 	for i, want := range []string{"false " + testIssuer + " jwt ok", "true " + testIssuer + " jwt ok", "false unknown jwt format"} {
-		if got := attrs(verify[i], "verdict.token.cache_hit", "verdict.token.issuer", "verdict.token.kind", "verdict.token.result"); got != want {
+		if got := tracingtest.Attrs(verify[i], "verdict.token.cache_hit", "verdict.token.issuer", "verdict.token.kind", "verdict.token.result"); got != want {
 			t.Errorf("verify span %d: %q, want %q", i, got, want)
 		}
 	}
-}
-
-func attrs(s sdktrace.ReadOnlySpan, keys ...string) string {
-	vals := make([]string, len(keys))
-	for _, a := range s.Attributes() {
-		for i, k := range keys {
-			if string(a.Key) == k {
-				vals[i] = a.Value.Emit()
-			}
-		}
-	}
-	return strings.Join(vals, " ")
 }

@@ -7,12 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/tracing/tracingtest"
 )
 
 func TestNew(t *testing.T) {
@@ -90,8 +89,7 @@ func TestTransport(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tp, rec := tracingtest.NewProvider()
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "caller")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/jwks.json?secret=x", nil)
 	resp, err := (&http.Client{Transport: Transport(tp, http.DefaultTransport)}).Do(req)
