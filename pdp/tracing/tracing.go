@@ -147,7 +147,7 @@ func Extract(ctx context.Context, h http.Header) context.Context {
 	return propagator.Extract(ctx, propagation.HeaderCarrier(h))
 }
 
-// Inject sets h's traceparent (and tracestate) to the span in ctx, when it is sampled.
+// Inject sets h's traceparent (and tracestate) to the span in ctx, when it carries a valid one.
 func Inject(ctx context.Context, h http.Header) {
 	propagator.Inject(ctx, propagation.HeaderCarrier(h))
 }
