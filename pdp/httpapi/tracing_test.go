@@ -9,7 +9,9 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 	"github.com/verdict-pdp/verdict/pdp/tracing/tracingtest"
 )
@@ -83,4 +85,40 @@ func TestServerSpan(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkAuthorizeTraced is BenchmarkAuthorize's uncached case with tracing on: the server,
+// token, revocation and evaluation spans recorded with their attributes, then dropped (no
+// exporter), so it measures what the instrumentation itself costs.
+func BenchmarkAuthorizeTraced(b *testing.B) {
+	tp, _ := tracingtest.NewProvider()
+	f := newFixtureWith(b, false, func(cfg *config.Config, d *Deps) {
+		cfg.Policy.DecisionCacheBytes = new(int64)
+		eng, err := engine.New(cfg.Policy, engine.Deps{TracerProvider: tp})
+		if err != nil {
+			b.Fatal(err)
+		}
+		builtin, err := bundle.Builtin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := eng.Activate(context.Background(), builtin); err != nil {
+			b.Fatal(err)
+		}
+		tokens, err := token.New(cfg.Tokens, token.Deps{TracerProvider: tp})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Policy, d.Tokens, d.TracerProvider = eng, tokens, tp
+	})
+	tok := f.token(b, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := f.post(tok, readInternal); rec.Code != 200 {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
 }
