@@ -231,19 +231,23 @@ func BenchmarkAuthorize(b *testing.B) {
 		bytes int64
 	}{{"repeated", config.DefaultDecisionCacheBytes}, {"uncached", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newFixtureWith(b, true, cacheBytes(bc.bytes))
-			tok := f.token(b, nil)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if rec := f.post(tok, readInternal); rec.Code != 200 {
-						b.Errorf("status %d", rec.Code)
-						return
-					}
-				}
-			})
+			benchPost(b, newFixtureWith(b, true, cacheBytes(bc.bytes)))
 		})
 	}
+}
+
+// benchPost sends one /v1/authorize request over and over from every goroutine.
+func benchPost(b *testing.B, f *fixture) {
+	tok := f.token(b, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := f.post(tok, readInternal); rec.Code != 200 {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
 }
 
 // The stages of the request path that httpapi owns, one benchmark each, so a change to one is

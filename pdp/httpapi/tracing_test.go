@@ -111,14 +111,5 @@ func BenchmarkAuthorizeTraced(b *testing.B) {
 		}
 		d.Policy, d.Tokens, d.TracerProvider = eng, tokens, tp
 	})
-	tok := f.token(b, nil)
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if rec := f.post(tok, readInternal); rec.Code != 200 {
-				b.Errorf("status %d", rec.Code)
-				return
-			}
-		}
-	})
+	benchPost(b, f)
 }
