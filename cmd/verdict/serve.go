@@ -21,8 +21,10 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
+	"github.com/verdict-pdp/verdict/pdp/outbound"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // devDir holds the development issuer's key for serve --dev and token mint.
@@ -74,12 +76,21 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log, Check: bundledata.Check})
+	tracer, err := tracing.New(ctx, cfg.Tracing, tracing.Deps{Getenv: os.Getenv, Version: version, Logger: log})
 	if err != nil {
 		return err
 	}
-	policy, err := startPolicy(ctx, eng, cfg, reg, log)
+	defer shutdownTracing(tracer, log)
+	tp := tracer.TracerProvider
+	// One client for every outbound call (key sets, introspection, bundles), each a client span.
+	client := outbound.NewClient()
+	client.Transport = tracing.Transport(tp, client.Transport)
+
+	eng, err := engine.New(cfg.Policy, engine.Deps{Logger: log, Check: bundledata.Check, TracerProvider: tp})
+	if err != nil {
+		return err
+	}
+	policy, err := startPolicy(ctx, eng, cfg, reg, log, client)
 	if err != nil {
 		return err
 	}
@@ -89,7 +100,8 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		return err
 	}
 	defer closeRevocations(revocations, log)
-	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now, Revocation: revocations})
+	verifier, err := token.New(cfg.Tokens, token.Deps{Logger: log, Now: time.Now, Revocation: revocations,
+		HTTPClient: client, Registry: reg, TracerProvider: tp})
 	if err != nil {
 		return err
 	}
@@ -101,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	defer closeLog()
 	api, err := httpapi.New(cfg, httpapi.Deps{
 		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
-		Revocations: revocations, Status: policy,
+		Revocations: revocations, Status: policy, TracerProvider: tp,
 		Dev: devKey != nil,
 	})
 	if err != nil {
@@ -128,6 +140,15 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	return runUntilDone(ctx, listeners, api, cfg.Server, log)
 }
 
+// shutdownTracing exports the spans still buffered, after the server has drained.
+func shutdownTracing(tp *tracing.Provider, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		log.Warn("tracing not flushed", "error", err)
+	}
+}
+
 // closeRevocations closes the revocation store at shutdown, after the server has drained.
 func closeRevocations(s *revocation.Store, log *slog.Logger) {
 	if err := s.Close(); err != nil {
@@ -138,7 +159,8 @@ func closeRevocations(s *revocation.Store, log *slog.Logger) {
 // startPolicy starts the bundle manager: the first revision now (the configured source, the
 // last good one persisted under the data directory, or the built-in bundle), then polling in
 // the background until Close.
-func startPolicy(ctx context.Context, eng *engine.Engine, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*bundle.Manager, error) {
+func startPolicy(ctx context.Context, eng *engine.Engine, cfg config.Config, reg prometheus.Registerer, log *slog.Logger,
+	client *http.Client) (*bundle.Manager, error) {
 	verifier, err := bundle.LoadVerifier(cfg.Policy.Verification)
 	if err != nil {
 		return nil, err
@@ -148,7 +170,7 @@ func startPolicy(ctx context.Context, eng *engine.Engine, cfg config.Config, reg
 			_, err := eng.Activate(ctx, b)
 			return err
 		},
-		Verifier: verifier, Logger: log, Registry: reg,
+		Verifier: verifier, Logger: log, Registry: reg, HTTPClient: client,
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ type Config struct {
 	AuthZEN     AuthZEN     `yaml:"authzen"`
 	Admin       Admin       `yaml:"admin"`
 	DecisionLog DecisionLog `yaml:"decision_log"`
+	Tracing     Tracing     `yaml:"tracing"`
 	// DataDir is where Verdict keeps state that must survive a restart (the dev issuer key,
 	// the last activated bundle, the file revocation store).
 	DataDir string `yaml:"data_dir"`
@@ -256,6 +257,13 @@ type AuthZEN struct {
 type Admin struct {
 	// APIKeysSHA256 are hex SHA-256 digests of accepted admin API keys.
 	APIKeysSHA256 []string `yaml:"api_keys_sha256"`
+}
+
+// Tracing configures OpenTelemetry tracing. Where spans go, and which are kept, is set by the
+// standard OTEL_* variables (docs/operations.md, "Tracing").
+type Tracing struct {
+	// Enabled turns tracing on; off, spans cost nothing.
+	Enabled bool `yaml:"enabled"`
 }
 
 // DecisionLog configures the decision log.

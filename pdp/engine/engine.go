@@ -14,9 +14,11 @@ import (
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/topdown/cache"
+	"go.opentelemetry.io/otel/trace"
 
 	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // Deps are the engine's collaborators.
@@ -28,6 +30,8 @@ type Deps struct {
 	// way requests will (bundledata.Check), so data of the wrong shape is found at activation,
 	// not by every request.
 	Check func(ctx context.Context, s *Snapshot) error
+	// TracerProvider traces each evaluation as a span; nil or a no-op provider is off.
+	TracerProvider trace.TracerProvider
 }
 
 // Engine evaluates decisions against the current Snapshot and builds new snapshots from
@@ -40,6 +44,7 @@ type Engine struct {
 	entrypoint ast.Ref
 	caches     caches
 	builtins   *vbundle.Builtins
+	tracer     tracing.Tracer
 
 	current atomic.Pointer[Snapshot]
 	// activating serializes Activate, so a slow build cannot publish over a newer one.
@@ -78,7 +83,8 @@ func New(cfg config.Policy, deps Deps) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{cfg: cfg, log: log, check: deps.Check, entrypoint: ref, caches: newCaches(cfg), builtins: builtins}, nil
+	return &Engine{cfg: cfg, log: log, check: deps.Check, entrypoint: ref, caches: newCaches(cfg), builtins: builtins,
+		tracer: tracing.NewTracer(deps.TracerProvider, "github.com/verdict-pdp/verdict/pdp/engine")}, nil
 }
 
 func newCaches(cfg config.Policy) caches {

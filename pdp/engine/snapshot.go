@@ -14,9 +14,12 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	vbundle "github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/stage"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // bundleName is the name the bundle is activated under (module ids, /system/bundles/<name>).
@@ -39,6 +42,8 @@ type Snapshot struct {
 	queries     *lru.Cache[string, preparedQuery]
 	// facts are what the decision's rules do, found at activation.
 	facts facts
+	// tracer is the engine's, for the evaluation span.
+	tracer tracing.Tracer
 }
 
 // Repeatable reports whether two decisions on equal inputs with equal Now are always equal in
@@ -90,6 +95,7 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 		store:    store,
 		compiler: compiler,
 		queries:  queries,
+		tracer:   e.tracer,
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
@@ -202,8 +208,36 @@ func (s *Snapshot) prepare(ctx context.Context, ref ast.Ref) (rego.PreparedEvalQ
 // carries the snapshot's revision. Anything but an allow from the policy is a deny: with
 // ErrTimeout when the timeout fired, ErrEvaluation for everything else, together with
 // ErrInvalidInput for a bad input and with context.Canceled when ctx was cancelled (the caller
-// went away). The evaluation error is in the returned error only, never in Reasons.
+// went away). The evaluation error is in the returned error only, never in Reasons. With
+// tracing on, the evaluation is a span carrying the revision and the outcome.
 func (s *Snapshot) Decide(ctx context.Context, in *Input) (Decision, error) {
+	ctx, span := s.tracer.Start(ctx, "verdict.policy.eval", trace.SpanKindInternal)
+	d, err := s.decide(ctx, in)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("verdict.policy.revision", s.revision), attribute.Bool("verdict.decision.allow", d.Allow))
+		if err != nil {
+			tracing.Fail(span, evalFailure(err))
+		}
+	}
+	span.End()
+	return d, err
+}
+
+// evalFailure is the span status of a failed evaluation: its class, never OPA's text.
+func evalFailure(err error) string {
+	switch {
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrInvalidInput):
+		return "invalid input"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	default:
+		return "evaluation failed"
+	}
+}
+
+func (s *Snapshot) decide(ctx context.Context, in *Input) (Decision, error) {
 	stage.Enter(stage.Input)
 	input, err := inputValue(in)
 	if err != nil {

@@ -208,6 +208,9 @@ func TestMetricsCountDecisions(t *testing.T) {
 	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, want := range []string{
 		`verdict_decisions_total{result="allow"} 1`,
+		`verdict_decisions_total{result="error"} 0`,
+		`verdict_decision_duration_seconds_count{api="authorize"} 1`,
+		`verdict_decision_duration_seconds_bucket{api="authorize",le="0.2"} 1`,
 		`verdict_http_requests_total{code="200",route="/v1/authorize"} 1`,
 		"verdict_token_cache_misses_total 1",
 		"verdict_decision_log_dropped_total 0",
@@ -228,19 +231,23 @@ func BenchmarkAuthorize(b *testing.B) {
 		bytes int64
 	}{{"repeated", config.DefaultDecisionCacheBytes}, {"uncached", 0}} {
 		b.Run(bc.name, func(b *testing.B) {
-			f := newFixtureWith(b, true, cacheBytes(bc.bytes))
-			tok := f.token(b, nil)
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if rec := f.post(tok, readInternal); rec.Code != 200 {
-						b.Errorf("status %d", rec.Code)
-						return
-					}
-				}
-			})
+			benchPost(b, newFixtureWith(b, true, cacheBytes(bc.bytes)))
 		})
 	}
+}
+
+// benchPost sends one /v1/authorize request over and over from every goroutine.
+func benchPost(b *testing.B, f *fixture) {
+	tok := f.token(b, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := f.post(tok, readInternal); rec.Code != 200 {
+				b.Errorf("status %d", rec.Code)
+				return
+			}
+		}
+	})
 }
 
 // The stages of the request path that httpapi owns, one benchmark each, so a change to one is

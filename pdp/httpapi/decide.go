@@ -133,16 +133,16 @@ func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (str
 func (s *Server) record(ctx context.Context, path string, start time.Time, o outcome, err error) string {
 	id := newID()
 	d := o.decision
-	result := "deny"
+	result := resultDeny
 	switch {
 	case errors.Is(err, context.Canceled):
 		// The caller went away: not a policy failure, so not counted with the errors that
 		// operators alert on.
-		result = "cancelled"
+		result = resultCancelled
 	case err != nil:
-		result = "error"
+		result = resultError
 	case d.Allow:
-		result = "allow"
+		result = resultAllow
 	}
 	s.metrics.decisions.WithLabelValues(result).Inc()
 	rec := audit.Record{

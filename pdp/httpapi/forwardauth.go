@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // forwardAuthPath is the forward-auth endpoint. Envoy's HTTP ext_authz appends the original
@@ -87,6 +88,8 @@ func stepUpFrom(obligations []map[string]any) *stepUpError {
 // with a challenge (no or bad token, or step-up needed), 403 on deny, when no route rule maps
 // the request, or when the original request is missing or ambiguous (fail closed).
 func (a *standardAPIs) handleForwardAuth(w http.ResponseWriter, r *http.Request) {
+	// With tracing on, the proxy can pass this span on to the upstream (auth_request_set).
+	tracing.Inject(r.Context(), w.Header())
 	p, err := a.principal(r)
 	if err != nil {
 		a.writeError(w, r, err)

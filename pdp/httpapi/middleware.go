@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 type requestIDKey struct{}
@@ -67,21 +71,53 @@ func (r *statusRecorder) WriteHeader(status int) {
 // routeKey carries a *string that the router fills with the matched route's template.
 type routeKey struct{}
 
-// withMetrics counts and times requests by route template, so path parameters do not explode
-// the label space. The router sets the template through nameRoute, because gorilla/mux only
-// knows the route inside its own dispatch.
-func (s *Server) withMetrics(next http.Handler) http.Handler {
+// withTelemetry counts and times requests by route template, so path parameters do not explode
+// the label space, and serves each one as a server span (named by method and route template,
+// under the caller's traceparent) when tracing is on. The router sets the template through
+// nameRoute, because gorilla/mux only knows the route inside its own dispatch.
+func (s *Server) withTelemetry(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		route := "unmatched"
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, &route)))
+		ctx, span := s.startServerSpan(r)
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(ctx, routeKey{}, &route)))
+		endServerSpan(span, r.Method, route, rec.status)
+		elapsed := time.Since(start).Seconds()
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-		s.metrics.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		s.metrics.latency.WithLabelValues(route).Observe(elapsed)
+		if api, ok := decisionAPIs[route]; ok {
+			s.metrics.decisionLatency.WithLabelValues(api).Observe(elapsed)
+		}
 	})
 }
 
-// nameRoute is router middleware that records the matched route's template for withMetrics.
+// startServerSpan starts the request's server span under the caller's traceparent; with
+// tracing off it returns the request's context as it is.
+func (s *Server) startServerSpan(r *http.Request) (context.Context, trace.Span) {
+	ctx := r.Context()
+	if !s.tracer.Enabled() {
+		return s.tracer.Start(ctx, "", trace.SpanKindServer)
+	}
+	ctx, span := s.tracer.Start(tracing.Extract(ctx, r.Header), r.Method, trace.SpanKindServer)
+	span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+		attribute.String("verdict.request_id", requestID(ctx)))
+	return ctx, span
+}
+
+// endServerSpan names span by the route template and records the status, then ends it.
+func endServerSpan(span trace.Span, method, route string, status int) {
+	if span.IsRecording() {
+		span.SetName(method + " " + route)
+		span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			tracing.Fail(span, strconv.Itoa(status))
+		}
+	}
+	span.End()
+}
+
+// nameRoute is router middleware that records the matched route's template for withTelemetry.
 func nameRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if route, ok := r.Context().Value(routeKey{}).(*string); ok {

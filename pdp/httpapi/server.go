@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/config"
@@ -23,6 +24,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/ratelimit"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // Policy decides against the active policy snapshot.
@@ -57,6 +59,8 @@ type Deps struct {
 	// Dev is set by serve --dev: any caller may then ask a decision API for ?explain, which
 	// otherwise wants the admin API key.
 	Dev bool
+	// TracerProvider traces each request as a server span; nil or a no-op provider is off.
+	TracerProvider trace.TracerProvider
 }
 
 // Server serves Verdict's HTTP API. It is an http.Handler.
@@ -68,6 +72,7 @@ type Server struct {
 	router  *mux.Router
 	handler http.Handler
 	metrics *metrics
+	tracer  tracing.Tracer
 	// decisions reuses decisions of repeated requests; nil when policy.decision_cache_bytes is 0.
 	decisions *decisionCache
 	// decisionsFor is the newest snapshot the decision cache has served (forgetOlder).
@@ -93,7 +98,8 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if err := registerGauges(deps.Registry, deps); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, metrics: m}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, metrics: m,
+		tracer: tracing.NewTracer(deps.TracerProvider, "github.com/verdict-pdp/verdict/pdp/httpapi")}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -137,7 +143,7 @@ func (s *Server) newRouter() *mux.Router {
 
 // chain wraps a router in the middleware every listener has.
 func (s *Server) chain(h http.Handler) http.Handler {
-	return withRequestID(s.withDrain(s.withFraming(withTLSState(s.withRecovery(s.withMetrics(h))))))
+	return withRequestID(s.withDrain(s.withFraming(withTLSState(s.withRecovery(s.withTelemetry(h))))))
 }
 
 // AdminHandler serves the operators' endpoints (/metrics, /v1/status, /v1/admin/*, /health,
@@ -237,11 +243,35 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 type metrics struct {
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
+	requests        *prometheus.CounterVec
+	latency         *prometheus.HistogramVec
+	decisions       *prometheus.CounterVec
+	decisionLatency *prometheus.HistogramVec
 	// rateLimited counts requests refused by server.rate_limit.
 	rateLimited prometheus.Counter
+}
+
+// Decision results: the result label of verdict_decisions_total.
+const (
+	resultAllow     = "allow"
+	resultDeny      = "deny"
+	resultError     = "error"
+	resultCancelled = "cancelled"
+)
+
+// decisionAPIs names the API of each route template that answers decisions, the api label of
+// verdict_decision_duration_seconds. Read-only.
+var decisionAPIs = map[string]string{
+	"/v1/authorize":                "authorize",
+	"/v1/authorize/batch":          "authorize_batch",
+	pathEvaluation:                 "evaluation",
+	pathEvaluations:                "evaluations",
+	pathSearchSubject:              "search",
+	pathSearchResource:             "search",
+	pathSearchAction:               "search",
+	dataAPIPrefix + "{path:.+}":    "data",
+	forwardAuthPath:                "forward_auth",
+	forwardAuthPath + "/{path:.*}": "forward_auth",
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -259,8 +289,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "verdict_rate_limited_total", Help: "Requests refused with 429 because their client was over server.rate_limit.",
 		}),
+		decisionLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "verdict_decision_duration_seconds",
+			Help:    "Time to answer a decision request, token verification included, by API; 0.2 s is a bucket bound for the p99 objective.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .2, .5, 1, 2.5},
+		}, []string{"api"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions, m.rateLimited} {
+	// Every result is exported from the start at 0: an alert on increase() of the errors sees
+	// the first one, which a series born at 1 would hide.
+	for _, r := range []string{resultAllow, resultDeny, resultError, resultCancelled} {
+		m.decisions.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions, m.decisionLatency, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -175,7 +175,7 @@ func (s *Store) put(ctx context.Context, r Record, now time.Time,
 		return r, nil // nothing it matches can still be accepted
 	}
 	if err := write(ctx, r, now); err != nil {
-		s.metrics.errors.WithLabelValues("write").Inc()
+		s.metrics.errors.WithLabelValues(outcomeWrite).Inc()
 		return Record{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	s.metrics.recorded.WithLabelValues(r.kind()).Inc()
@@ -211,10 +211,10 @@ func (s *Store) Revoked(ctx context.Context, p *token.Principal) (bool, error) {
 func (s *Store) onCheckError(ctx context.Context, p *token.Principal, err error) (bool, error) {
 	err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 	if s.cfg.OnStoreError != OnErrorAllow || ctx.Err() != nil {
-		s.metrics.errors.WithLabelValues("check_denied").Inc()
+		s.metrics.errors.WithLabelValues(outcomeCheckDenied).Inc()
 		return false, err
 	}
-	s.metrics.errors.WithLabelValues("check_allowed").Inc()
+	s.metrics.errors.WithLabelValues(outcomeCheckAllowed).Inc()
 	s.log.Warn("revocation store unreachable: serving a token without checking revocation (revocation.on_store_error: allow)",
 		"store", s.cfg.Store, "issuer", p.Issuer, "error", err)
 	return false, nil
@@ -238,6 +238,13 @@ func keyOf(iss, id string) digest {
 	return d
 }
 
+// Outcomes of a store failure: the outcome label of verdict_revocation_store_errors_total.
+const (
+	outcomeWrite        = "write"
+	outcomeCheckDenied  = "check_denied"
+	outcomeCheckAllowed = "check_allowed"
+)
+
 type metrics struct {
 	recorded *prometheus.CounterVec
 	errors   *prometheus.CounterVec
@@ -252,6 +259,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "verdict_revocation_store_errors_total",
 			Help: "Revocation store failures by outcome: write, check_denied, or check_allowed (token served unchecked under on_store_error allow).",
 		}, []string{"outcome"}),
+	}
+	// Every outcome is exported from the start at 0: an alert on increase() sees the first
+	// failure, which a series born at 1 would hide.
+	for _, o := range []string{outcomeWrite, outcomeCheckDenied, outcomeCheckAllowed} {
+		m.errors.WithLabelValues(o)
 	}
 	if reg == nil {
 		return m, nil

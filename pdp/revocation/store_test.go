@@ -710,3 +710,27 @@ func fillFileStore(t testing.TB, s *Store, n int) {
 		t.Fatal(err)
 	}
 }
+
+// TestStoreErrorSeriesStartAtZero checks that every outcome of
+// verdict_revocation_store_errors_total is exported before any failure, so an alert on
+// increase() sees the first one.
+func TestStoreErrorSeriesStartAtZero(t *testing.T) {
+	_, reg := openTest(t, testConfig(StoreFile, filepath.Join(t.TempDir(), "r.db")), nil)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, f := range families {
+		if f.GetName() == "verdict_revocation_store_errors_total" {
+			for _, m := range f.GetMetric() {
+				found[m.GetLabel()[0].GetValue()] = true
+			}
+		}
+	}
+	for _, outcome := range []string{"write", "check_denied", "check_allowed"} {
+		if !found[outcome] {
+			t.Errorf("no %s series before the first failure", outcome)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
@@ -112,7 +113,9 @@ func (in *introspector) verify(ctx context.Context, key cacheKey, raw string) (*
 	if err, ok := in.inactive.get(key, in.rt.now()); ok {
 		return nil, time.Time{}, err
 	}
-	ch := in.flights.DoChan(string(key[:]), func() (any, error) { return in.introspect(key, raw) })
+	// The call is traced under the span of the caller that starts it, not bound to its context.
+	caller := trace.SpanContextFromContext(ctx)
+	ch := in.flights.DoChan(string(key[:]), func() (any, error) { return in.introspect(caller, key, raw) })
 	var res singleflight.Result
 	select {
 	case res = <-ch:
@@ -129,9 +132,14 @@ func (in *introspector) verify(ctx context.Context, key cacheKey, raw string) (*
 	return r.principal, r.until, nil
 }
 
-// introspect makes the call and judges the answer. It runs once per shared flight.
-func (in *introspector) introspect(key cacheKey, raw string) (*introspected, error) {
-	ctx, cancel := context.WithTimeout(in.rt.life, in.timeout)
+// introspect makes the call and judges the answer. It runs once per shared flight, under
+// caller's span when it has one.
+func (in *introspector) introspect(caller trace.SpanContext, key cacheKey, raw string) (*introspected, error) {
+	life := in.rt.life
+	if caller.IsValid() {
+		life = trace.ContextWithSpanContext(life, caller)
+	}
+	ctx, cancel := context.WithTimeout(life, in.timeout)
 	defer cancel()
 	// A call waits for a free slot within its own timeout; one that finds none is unavailable
 	// (503), like a call that times out.

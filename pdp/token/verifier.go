@@ -10,8 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/outbound"
+	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
 
 // RevocationChecker answers whether a verified token has been revoked. The Verifier asks it on
@@ -35,6 +40,10 @@ type Deps struct {
 	// endpoint; nil means a client on the default transport that refuses https-to-http
 	// redirects. Every call carries its own deadline (fetch_timeout, introspection timeout).
 	HTTPClient *http.Client
+	// Registry receives verdict_token_verifications_total; nil counts without exposing it.
+	Registry prometheus.Registerer
+	// TracerProvider traces verifications and revocation checks; nil or a no-op one is off.
+	TracerProvider trace.TracerProvider
 }
 
 // verifierEnv is what the Verifier shares with its issuers and introspector.
@@ -58,6 +67,8 @@ type Verifier struct {
 	now           func() time.Time
 	log           *slog.Logger
 	revocation    RevocationChecker
+	tracer        tracing.Tracer
+	verifications verifications
 
 	stop    context.CancelFunc
 	running sync.WaitGroup
@@ -127,6 +138,7 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 		now:        deps.Now,
 		log:        deps.Logger,
 		revocation: deps.Revocation,
+		tracer:     tracing.NewTracer(deps.TracerProvider, "github.com/verdict-pdp/verdict/pdp/token"),
 		stop:       stop,
 	}
 	if err := v.addIssuers(cfg.Issuers, rt); err != nil {
@@ -138,6 +150,10 @@ func New(cfg config.Tokens, deps Deps) (*Verifier, error) {
 			stop()
 			return nil, fmt.Errorf("tokens.introspection: %w", err)
 		}
+	}
+	if v.verifications, err = newVerifications(deps.Registry, v.knownIssuers()); err != nil {
+		stop()
+		return nil, err
 	}
 	for _, name := range v.order {
 		if remote, ok := v.issuers[name].keys.(*remoteKeys); ok {
@@ -183,18 +199,24 @@ func (v *Verifier) Close() error {
 // between the two: a malformed JWT is never introspected, an opaque token never parsed as a JWT.
 // Every error wraps ErrInvalidToken (refused) or ErrUnavailable (could not be checked) and a
 // finer reason. A verified token is served from the cache until its exp (for introspection, at
-// most cache_ttl), but revocation is checked every time.
+// most cache_ttl), but revocation is checked every time. Each call is counted by issuer and
+// result (verdict_token_verifications_total) and, with tracing on, is a span.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
+	ctx, span := v.tracer.Start(ctx, "verdict.token.verify", trace.SpanKindInternal)
+	p, hit, err := v.verifyOnce(ctx, raw)
+	v.observe(span, raw, p, hit, err)
+	return p, err
+}
+
+// verifyOnce is Verify uncounted; hit says the token was found in the cache.
+func (v *Verifier) verifyOnce(ctx context.Context, raw string) (p *Principal, hit bool, err error) {
 	if len(raw) > v.maxBytes {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenTooLarge)
+		return nil, false, fmt.Errorf("%w: %w", ErrInvalidToken, ErrTokenTooLarge)
 	}
 	key := keyOf(raw)
-	p, hit := v.cache.get(key, v.now())
+	p, hit = v.cache.get(key, v.now())
 	if !hit {
-		var (
-			until time.Time
-			err   error
-		)
+		var until time.Time
 		switch {
 		case isCompactJWS(raw):
 			p, err = v.verify(ctx, raw)
@@ -207,7 +229,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 			err = fmt.Errorf("%w: %w: not a JWS compact serialization, and no introspection is configured", ErrInvalidToken, ErrMalformed)
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		v.cache.add(key, p, until, v.now())
 	}
@@ -215,9 +237,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 		if errors.Is(err, ErrRevoked) {
 			v.cache.remove(key)
 		}
-		return nil, err
+		return nil, hit, err
 	}
-	return p, nil
+	return p, hit, nil
 }
 
 // isCompactJWS reports whether raw has the shape of a JWS compact serialization: three
@@ -248,12 +270,18 @@ func (v *Verifier) checkRevoked(ctx context.Context, p *Principal) error {
 	if v.revocation == nil {
 		return nil
 	}
+	ctx, span := v.tracer.Start(ctx, "verdict.token.revocation_check", trace.SpanKindInternal)
+	defer span.End()
 	revoked, err := v.revocation.Revoked(ctx, p)
 	if err != nil {
+		tracing.Fail(span, "unavailable")
 		v.log.Warn("revocation check failed; refusing token", "issuer", p.Issuer, "error", err)
 		return fmt.Errorf("%w: revocation check: %w", ErrUnavailable, err)
 	}
 	if revoked {
+		if span.IsRecording() {
+			span.SetAttributes(attribute.Bool("verdict.token.revoked", true))
+		}
 		return fmt.Errorf("%w: %w", ErrInvalidToken, ErrRevoked)
 	}
 	return nil
