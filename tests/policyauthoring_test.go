@@ -17,13 +17,13 @@ import (
 // policy"), as fenced in the page: the name under tests/testdata/invoice and the fence's language.
 var invoiceFiles = []struct{ name, lang string }{
 	{name: "invoice.rego", lang: "rego"},
-	{name: "data.json", lang: "json"},
+	{name: "verdict/config/data.json", lang: "json"},
 	{name: "invoice_test.rego", lang: "rego"},
 }
 
 // TestPolicyAuthoring walks docs/policies.md's "Write your own policy" against the binary:
 // the invoice module, its data and its tests, as the page shows them, added to a copy of
-// policies/; `verdict test` on the copy; `verdict serve --dev --bundle <copy>` deciding the
+// policies/; `verdict test` on the copy; `verdict serve --dev --watch --bundle <copy>` deciding the
 // finance and manager requests over HTTP; and `verdict eval` on the copy.
 func TestPolicyAuthoring(t *testing.T) {
 	policies := invoicePolicies(t)
@@ -32,7 +32,7 @@ func TestPolicyAuthoring(t *testing.T) {
 		t.Fatalf("verdict test on the copy with the invoice module:\n%s", out)
 	}
 
-	inst := startVerdict(t, "", "--dev", "--bundle", policies)
+	inst := startVerdict(t, "", "--dev", "--watch", "--bundle", policies)
 	mint := func(sub, roles string) string {
 		return strings.TrimSpace(verdictCLI(t, inst.Dir, false, "token", "mint", "--sub", sub, "--roles", roles,
 			"--scopes", "invoice:read invoice:approve"))
@@ -92,8 +92,9 @@ func TestPolicyAuthoring(t *testing.T) {
 }
 
 // invoicePolicies copies the repository's policies/ to a temporary directory and adds the
-// invoice example to it as docs/policies.md tells: invoice.rego and invoice_test.rego beside
-// the others, data.json merged into theirs. It fails when the page does not show the files.
+// invoice example to it as docs/policies.md tells, adding files only: invoice.rego and
+// invoice_test.rego beside the others, the data in verdict/config/data.json, which the bundle
+// merges into data.verdict.config. It fails when the page does not show the files.
 func invoicePolicies(t *testing.T) string {
 	t.Helper()
 	page, err := os.ReadFile("../docs/policies.md")
@@ -112,46 +113,13 @@ func invoicePolicies(t *testing.T) string {
 		if !strings.Contains(string(page), "```"+f.lang+"\n"+string(raw)+"```\n") {
 			t.Fatalf("docs/policies.md does not show testdata/invoice/%s as it is; update one or the other", f.name)
 		}
-		if f.name == "data.json" {
-			raw = mergedData(t, filepath.Join(dir, "data.json"), raw)
+		to := filepath.Join(dir, f.name)
+		if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), raw, 0o600); err != nil {
+		if err := os.WriteFile(to, raw, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return dir
-}
-
-// mergedData returns the JSON document in file with extra merged into it: objects member by
-// member, anything else replaced.
-func mergedData(t *testing.T, file string, extra []byte) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var base, add map[string]any
-	if err := json.Unmarshal(raw, &base); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(extra, &add); err != nil {
-		t.Fatal(err)
-	}
-	out, err := json.Marshal(merge(base, add))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func merge(base, add map[string]any) map[string]any {
-	for k, v := range add {
-		sub, isObject := v.(map[string]any)
-		if old, ok := base[k].(map[string]any); ok && isObject {
-			base[k] = merge(old, sub)
-			continue
-		}
-		base[k] = v
-	}
-	return base
 }
