@@ -39,6 +39,8 @@ type Snapshot struct {
 	queries     *lru.Cache[string, preparedQuery]
 	// facts are what the decision's rules do, found at activation.
 	facts facts
+	// logRules are the bundle's data.system.log rules, prepared at activation.
+	logRules logRules
 }
 
 // Repeatable reports whether two decisions on equal inputs with equal Now are always equal in
@@ -93,6 +95,9 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
+	}
+	if err := s.prepareLogRules(ctx); err != nil {
+		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
 	return s, nil
 }

@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -65,7 +65,7 @@ func newFixtureWith(tb testing.TB, activate bool, change func(*config.Config, *D
 		tb.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	deps := Deps{Policy: eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
+	deps := Deps{Policy: eng, Tokens: verifier, DecisionLog: decisionlog.Discard(), Logger: log,
 		Registry: reg, Gatherer: reg}
 	if change != nil {
 		change(&cfg, &deps)
@@ -263,9 +263,14 @@ func BenchmarkEncodeNative(b *testing.B) {
 // BenchmarkRecord is the per-decision bookkeeping: id, metrics and a decision-log record
 // queued for a writer that discards it.
 func BenchmarkRecord(b *testing.B) {
-	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) { d.Audit = audit.New(io.Discard, 1<<16, d.Logger) })
+	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) {
+		d.DecisionLog = mustDecisionLog(b, io.Discard, config.DecisionLog{Buffer: 1 << 16}, d.Logger)
+	})
 	o := outcome{decision: engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"},
-		Revision: "sha256:00fb0319d223"}, subject: "alice", action: "read", resource: "document/d1", issuer: "https://idp"}
+		Revision: "sha256:00fb0319d223"}, input: &engine.Input{
+		Subject: engine.Subject{Type: "user", ID: "alice"}, Action: engine.Action{Name: "read"},
+		Resource: engine.Resource{Type: "document", ID: "d1"},
+	}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
@@ -21,36 +23,29 @@ const (
 // decisionCache keeps decisions by principal, request bytes and second (package decisioncache).
 type decisionCache = decisioncache.Cache[token.Principal, outcome]
 
-// outcome is a decision and the parts of its log record that come from the input, which is
-// all a reused decision needs: its own id, count and log record are made per request.
+// outcome is a decision and the input it was made on, which is all a reused decision needs:
+// its own id, count and log record are made per request, and its log record carries the same
+// input as the evaluated one.
 type outcome struct {
 	decision engine.Decision
-	subject  string
-	action   string
-	resource string
-	issuer   string
+	// input is the policy input as evaluated, for the decision log. It is never changed once
+	// evaluated, so the cache and the log share it.
+	input *engine.Input
 	// native is the native answer's JSON after its decision_id member, encoded once when the
 	// decision is cached, so a reused decision is not encoded again (see nativeAnswer).
 	native []byte
 }
 
-func outcomeOf(in *engine.Input, d engine.Decision) outcome {
-	o := outcome{decision: d, subject: in.Subject.ID, action: in.Action.Name,
-		resource: in.Resource.Type + "/" + in.Resource.ID}
-	if in.Token != nil {
-		o.issuer = in.Token.Issuer
-	}
-	return o
-}
-
-// size estimates the bytes o holds, for the cache's bound.
-func (o *outcome) size() int {
-	n := len(o.subject) + len(o.action) + len(o.resource) + len(o.issuer) + 16*len(o.decision.Reasons)
+// size estimates the bytes o holds, for the cache's bound. The input is charged at three
+// times the request bytes it was decoded from (maps, strings and interface values cost more
+// than their JSON); its subject and token are the principal's, which the token cache holds.
+func (o *outcome) size(request []byte) int {
+	n := 16 * len(o.decision.Reasons)
 	for _, r := range o.decision.Reasons {
 		n += len(r)
 	}
 	// Obligations and risk are small maps of short values; charge a generous flat rate.
-	return n + len(o.native) + 256*len(o.decision.Obligations) + 256
+	return n + len(o.native) + 3*len(request) + 256*len(o.decision.Obligations) + 256
 }
 
 // decisionTime is the instant a decision is made at: the server's clock to the second, the
@@ -73,7 +68,7 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 			return "", outcome{}, err
 		}
 		id, d, err := s.decide(ctx, path, in)
-		return id, outcome{decision: d}, err
+		return id, outcome{decision: d, input: in}, err
 	}
 	s.forgetOlder(snap)
 	start := s.now()
@@ -93,10 +88,10 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 	}
 	d, err := snap.Decide(ctx, in)
 	stage.Enter(stage.Respond)
-	o := outcomeOf(in, d)
+	o := outcome{decision: d, input: in}
 	if err == nil {
 		o.native = nativeTail(d)
-		s.decisions.Add(key, p, d.Revision, o, o.size())
+		s.decisions.Add(key, p, d.Revision, o, o.size(request))
 	} else {
 		o.decision.Allow = false
 	}
@@ -126,7 +121,7 @@ func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (str
 	if err != nil {
 		d.Allow = false
 	}
-	return s.record(ctx, path, start, outcomeOf(in, d), err), d, err
+	return s.record(ctx, path, start, outcome{decision: d, input: in}, err), d, err
 }
 
 // record counts and logs one decision made since start, and returns its new decision id.
@@ -145,15 +140,23 @@ func (s *Server) record(ctx context.Context, path string, start time.Time, o out
 		result = "allow"
 	}
 	s.metrics.decisions.WithLabelValues(result).Inc()
-	rec := audit.Record{
-		Time: start, DecisionID: id, RequestID: requestID(ctx), Path: path, Revision: d.Revision,
-		Allow: d.Allow, Reasons: d.Reasons, Obligations: d.Obligations, Risk: d.Risk,
-		Subject: o.subject, Action: o.action, Resource: o.resource, Issuer: o.issuer,
-		DurationMS: float64(s.now().Sub(start).Microseconds()) / 1000,
+	logDecision(ctx, s.deps.DecisionLog, s.now(), err, decisionlog.Record{
+		Time: start, DecisionID: id, Path: s.cfg.Policy.Entrypoint, API: path, Revision: d.Revision,
+		Input: o.input, Result: d, Allow: d.Allow,
+	})
+	return id
+}
+
+// logDecision completes rec from the request's context (request and trace ids), the time now
+// and the decision's error, and hands it to the decision log.
+func logDecision(ctx context.Context, log *decisionlog.Logger, now time.Time, err error, rec decisionlog.Record) {
+	rec.RequestID = requestID(ctx)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		rec.TraceID, rec.SpanID = sc.TraceID().String(), sc.SpanID().String()
 	}
+	rec.Duration = now.Sub(rec.Time)
 	if err != nil {
 		rec.Error = classify(err).code
 	}
-	s.deps.Audit.Log(rec)
-	return id
+	log.Log(rec)
 }

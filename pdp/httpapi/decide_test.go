@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +18,9 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -35,13 +37,13 @@ func (s *recordSink) Write(p []byte) (int, error) {
 	return s.lines.Write(p)
 }
 
-func (s *recordSink) records(t *testing.T) []audit.Record {
+func (s *recordSink) records(t *testing.T) []decisionlog.Event {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []audit.Record
+	var out []decisionlog.Event
 	for _, line := range strings.Split(strings.TrimSpace(s.lines.String()), "\n") {
-		var r audit.Record
+		var r decisionlog.Event
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("decision log line %q: %v", line, err)
 		}
@@ -155,7 +157,7 @@ func TestDecisionCacheKeepsGuarantees(t *testing.T) {
 	p := &token.Principal{Kind: "jwt", Issuer: "https://idp.test", Subject: "alice",
 		Properties: map[string]any{"roles": []any{"editor"}, "tenant": "acme", "amr": []any{"pwd", "otp"}}}
 	f := newFixtureWith(t, true, func(cfg *config.Config, d *Deps) {
-		d.Audit = audit.New(sink, 100, d.Logger)
+		d.DecisionLog = mustDecisionLog(t, sink, config.DecisionLog{Buffer: 100}, d.Logger)
 		d.Tokens = verifierFunc(func(context.Context, string) (*token.Principal, error) {
 			verifications.Add(1)
 			if revoked.Load() {
@@ -186,18 +188,41 @@ func TestDecisionCacheKeepsGuarantees(t *testing.T) {
 	if len(ids) != 3 {
 		t.Errorf("decision ids %v; want 3 different ones", ids)
 	}
-	if err := f.srv.deps.Audit.Close(context.Background()); err != nil {
+	if err := f.srv.deps.DecisionLog.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	recs := sink.records(t)
 	if len(recs) != 3 {
 		t.Fatalf("%d decision log records; want one per decision, 3", len(recs))
 	}
+	// The first decision was evaluated, the others reused: each logs the same input, the
+	// policy input as evaluated, with the subject from the verified principal.
+	first := mustJSON(recs[0].Input)
 	for _, r := range recs {
-		if !ids[r.DecisionID] || !r.Allow || r.Subject != "alice" || r.Resource != "document/d1" || r.Action != "read" {
+		result, _ := r.Result.(map[string]any)
+		in, _ := r.Input.(map[string]any)
+		subject, _ := in["subject"].(map[string]any)
+		if !ids[r.DecisionID] || result["allow"] != true || subject["id"] != "alice" || r.Path != "verdict/authz/decision" ||
+			r.Verdict.API != "/v1/authorize" || r.Bundles["verdict"].Revision == "" {
 			t.Errorf("record %+v does not describe its decision", r)
 		}
+		if got := mustJSON(r.Input); got != first {
+			t.Errorf("reused decision logged input %s; the evaluated one logged %s", got, first)
+		}
 	}
+	if !strings.Contains(first, `"resource":{"id":"d1"`) || !strings.Contains(first, `"roles":["editor"]`) {
+		t.Errorf("logged input %s lacks the resource or the mapped properties", first)
+	}
+}
+
+// mustDecisionLog starts a decision log writing JSON lines to w.
+func mustDecisionLog(t testing.TB, w io.Writer, cfg config.DecisionLog, log *slog.Logger) *decisionlog.Logger {
+	t.Helper()
+	l, err := decisionlog.NewWriter(w, cfg, decisionlog.Deps{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // A decision made under one revision is never given under another.
