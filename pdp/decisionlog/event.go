@@ -2,6 +2,7 @@ package decisionlog
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -45,8 +46,13 @@ type Event struct {
 	Masked      []string              `json:"masked,omitempty"`
 	RequestedBy string                `json:"requested_by,omitempty"`
 	Timestamp   time.Time             `json:"timestamp"`
-	Metrics     map[string]any        `json:"metrics,omitempty"`
+	Metrics     Metrics               `json:"metrics"`
 	Verdict     Extra                 `json:"verdict"`
+}
+
+// Metrics are the event's timers, named as OPA names them.
+type Metrics struct {
+	TimerServerHandlerNS int64 `json:"timer_server_handler_ns"`
 }
 
 // BundleInfo is the revision of one bundle in an event.
@@ -69,7 +75,7 @@ func event(r *Record, labels map[string]string) Event {
 	e := Event{
 		Labels: labels, DecisionID: r.DecisionID, TraceID: r.TraceID, SpanID: r.SpanID,
 		Revision: r.Revision, Path: r.Path, Input: r.Input, Result: r.Result,
-		Timestamp: r.Time.UTC(), Metrics: map[string]any{"timer_server_handler_ns": r.Duration.Nanoseconds()},
+		Timestamp: r.Time.UTC(), Metrics: Metrics{TimerServerHandlerNS: r.Duration.Nanoseconds()},
 		Verdict: Extra{RequestID: r.RequestID, API: r.API, Error: r.Error},
 	}
 	if r.Revision != "" {
@@ -87,4 +93,62 @@ func generic(e *Event) (map[string]any, error) {
 	}
 	var m map[string]any
 	return m, decodeNumbers(b, &m)
+}
+
+// Once is a value that many records may share, encoded for the log only once: the input and
+// result of a decision reused from the decision cache. Its encoding happens off the request
+// path, when the first record carrying it is written.
+type Once struct {
+	v    any
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// EncodeOnce wraps v, which must not change afterwards.
+func EncodeOnce(v any) *Once { return &Once{v: v} }
+
+// MarshalJSON returns v's encoding, made on the first call.
+func (o *Once) MarshalJSON() ([]byte, error) {
+	o.once.Do(func() { o.b, o.err = json.Marshal(o.v) })
+	return o.b, o.err
+}
+
+// encodeEvent encodes e with its input and result spliced in as they are encoded, rather than
+// through json.Marshal, which would check and compact a shared encoding again for every record.
+func encodeEvent(e *Event) ([]byte, error) {
+	input, err := encodeValue(e.Input)
+	if err != nil {
+		return nil, err
+	}
+	result, err := encodeValue(e.Result)
+	if err != nil {
+		return nil, err
+	}
+	rest := *e
+	rest.Input, rest.Result = nil, nil
+	tail, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(input)+len(result)+len(tail)+20)
+	b = append(b, '{')
+	if input != nil {
+		b = append(append(append(b, `"input":`...), input...), ',')
+	}
+	if result != nil {
+		b = append(append(append(b, `"result":`...), result...), ',')
+	}
+	return append(b, tail[1:]...), nil
+}
+
+// encodeValue encodes v, nil for nil; a Once gives its encoding made once.
+func encodeValue(v any) ([]byte, error) {
+	switch v := v.(type) {
+	case nil:
+		return nil, nil
+	case *Once:
+		return v.MarshalJSON()
+	}
+	return json.Marshal(v)
 }

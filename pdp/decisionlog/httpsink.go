@@ -38,6 +38,9 @@ type httpSink struct {
 	pending      [][]byte
 	pendingBytes int
 
+	// zippers are reused gzip writers (the uploader and the log's writer both compress).
+	zippers sync.Pool
+
 	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
@@ -134,7 +137,7 @@ func (h *httpSink) spillEvents(events [][]byte) {
 		err := errSpillFull
 		if h.spill != nil {
 			var body []byte
-			if body, err = gzipArray(events[:n]); err == nil {
+			if body, err = h.gzipArray(events[:n]); err == nil {
 				err = h.spill.add(body, n)
 			}
 		}
@@ -220,7 +223,7 @@ func (h *httpSink) flush(ctx context.Context) bool {
 		if len(batch) == 0 {
 			return true
 		}
-		body, err := gzipArray(batch)
+		body, err := h.gzipArray(batch)
 		if err == nil {
 			err = h.post(ctx, body)
 		}
@@ -315,10 +318,18 @@ func (h *httpSink) close(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// gzipArray encodes events as one gzipped JSON array.
-func gzipArray(events [][]byte) ([]byte, error) {
+// gzipArray encodes events as one gzipped JSON array. The compressor is reused: a new one
+// allocates and clears about a megabyte.
+func (h *httpSink) gzipArray(events [][]byte) ([]byte, error) {
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	zw, _ := h.zippers.Get().(*gzip.Writer)
+	if zw == nil {
+		// BestSpeed: a decision log compresses well at any level, and the CPU goes to decisions.
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	} else {
+		zw.Reset(&buf)
+	}
+	defer h.zippers.Put(zw)
 	_, _ = zw.Write([]byte{'['})
 	for i, e := range events {
 		if i > 0 {

@@ -210,7 +210,7 @@ func (l *Logger) encode(r *Record) ([]byte, bool) {
 		}
 	}
 	if !drop && !mask && len(l.masks) == 0 {
-		b, err := json.Marshal(&e)
+		b, err := encodeEvent(&e)
 		return b, l.encoded(err)
 	}
 	g, err := generic(&e)

@@ -266,11 +266,10 @@ func BenchmarkRecord(b *testing.B) {
 	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) {
 		d.DecisionLog = mustDecisionLog(b, io.Discard, config.DecisionLog{Buffer: 1 << 16}, d.Logger)
 	})
-	o := outcome{decision: engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"},
-		Revision: "sha256:00fb0319d223"}, input: &engine.Input{
+	o := outcomeOf(&engine.Input{
 		Subject: engine.Subject{Type: "user", ID: "alice"}, Action: engine.Action{Name: "read"},
 		Resource: engine.Resource{Type: "document", ID: "d1"},
-	}}
+	}, engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"}, Revision: "sha256:00fb0319d223"})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

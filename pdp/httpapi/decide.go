@@ -28,24 +28,32 @@ type decisionCache = decisioncache.Cache[token.Principal, outcome]
 // input as the evaluated one.
 type outcome struct {
 	decision engine.Decision
-	// input is the policy input as evaluated, for the decision log. It is never changed once
-	// evaluated, so the cache and the log share it.
-	input *engine.Input
+	// input and result are the policy input as evaluated and the decision, for the decision
+	// log. Neither changes once evaluated, so the cache and the log share them, and a decision
+	// reused many times is encoded for the log once (measured: docs/performance.md).
+	input, result *decisionlog.Once
 	// native is the native answer's JSON after its decision_id member, encoded once when the
 	// decision is cached, so a reused decision is not encoded again (see nativeAnswer).
 	native []byte
 }
 
+// outcomeOf is the outcome of deciding d on in.
+func outcomeOf(in *engine.Input, d engine.Decision) outcome {
+	return outcome{decision: d, input: decisionlog.EncodeOnce(in), result: decisionlog.EncodeOnce(d)}
+}
+
 // size estimates the bytes o holds, for the cache's bound. The input is charged at three
 // times the request bytes it was decoded from (maps, strings and interface values cost more
-// than their JSON); its subject and token are the principal's, which the token cache holds.
+// than their JSON), its subject and token being the principal's, which the token cache holds;
+// once logged, the input's and result's encodings are held too, charged a flat kilobyte on
+// top of the request bytes.
 func (o *outcome) size(request []byte) int {
 	n := 16 * len(o.decision.Reasons)
 	for _, r := range o.decision.Reasons {
 		n += len(r)
 	}
 	// Obligations and risk are small maps of short values; charge a generous flat rate.
-	return n + len(o.native) + 3*len(request) + 256*len(o.decision.Obligations) + 256
+	return n + len(o.native) + 4*len(request) + 1024 + 256*len(o.decision.Obligations) + 256
 }
 
 // decisionTime is the instant a decision is made at: the server's clock to the second, the
@@ -68,7 +76,7 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 			return "", outcome{}, err
 		}
 		id, d, err := s.decide(ctx, path, in)
-		return id, outcome{decision: d, input: in}, err
+		return id, outcome{decision: d}, err
 	}
 	s.forgetOlder(snap)
 	start := s.now()
@@ -88,7 +96,7 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 	}
 	d, err := snap.Decide(ctx, in)
 	stage.Enter(stage.Respond)
-	o := outcome{decision: d, input: in}
+	o := outcomeOf(in, d)
 	if err == nil {
 		o.native = nativeTail(d)
 		s.decisions.Add(key, p, d.Revision, o, o.size(request))
@@ -121,7 +129,7 @@ func (s *Server) decide(ctx context.Context, path string, in *engine.Input) (str
 	if err != nil {
 		d.Allow = false
 	}
-	return s.record(ctx, path, start, outcome{decision: d, input: in}, err), d, err
+	return s.record(ctx, path, start, outcomeOf(in, d), err), d, err
 }
 
 // record counts and logs one decision made since start, and returns its new decision id.
@@ -140,10 +148,14 @@ func (s *Server) record(ctx context.Context, path string, start time.Time, o out
 		result = "allow"
 	}
 	s.metrics.decisions.WithLabelValues(result).Inc()
-	logDecision(ctx, s.deps.DecisionLog, s.now(), err, decisionlog.Record{
+	rec := decisionlog.Record{
 		Time: start, DecisionID: id, Path: s.cfg.Policy.Entrypoint, API: path, Revision: d.Revision,
-		Input: o.input, Result: d, Allow: d.Allow,
-	})
+		Input: o.input, Allow: d.Allow,
+	}
+	if err == nil {
+		rec.Result = o.result
+	}
+	logDecision(ctx, s.deps.DecisionLog, s.now(), err, rec)
 	return id
 }
 
