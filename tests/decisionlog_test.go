@@ -97,8 +97,8 @@ func (rc *logReceiver) count() int {
 }
 
 // TestDecisionLogHTTPReceiverOutage: with the http sink and its spill, an OPA-compatible
-// receiver gets every decision through an outage of the receiver (3 s here; the 30 s case is in
-// docs/operations.md) and those still buffered at shutdown, each with the policy input and
+// receiver gets every decision through an outage of the receiver (3 s; VERDICT_E2E_OUTAGE=30s
+// runs the 30 s case of docs/operations.md) and those still buffered at shutdown, each with the policy input and
 // result, masked by the policy's data.system.log.mask and decision_log.mask, the policy's
 // data.system.log.drop honoured, and none lost or holding the raw token.
 func TestDecisionLogHTTPReceiverOutage(t *testing.T) {
@@ -141,7 +141,7 @@ decision_log:
 	}
 	decide(20, "read")
 	rc.down.Store(true)
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+	for end := time.Now().Add(outage(t)); time.Now().Before(end); {
 		decide(5, "write")
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -192,6 +192,7 @@ decision_log:
 			t.Errorf("event %s: erased %s", id, got)
 		}
 	}
+	t.Logf("outage %s: decisions %v, received %d, status before recovery %v", outage(t), made, len(rc.events), status.DecisionLog)
 	if reads != made["read"] || writes != made["write"] {
 		t.Errorf("receiver got %d reads and %d writes; want all %v", reads, writes, made)
 	}
@@ -213,4 +214,18 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// outage is how long TestDecisionLogHTTPReceiverOutage keeps the receiver down: 3 s, or
+// VERDICT_E2E_OUTAGE.
+func outage(t *testing.T) time.Duration {
+	v := os.Getenv("VERDICT_E2E_OUTAGE")
+	if v == "" {
+		return 3 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		t.Fatalf("VERDICT_E2E_OUTAGE: %v", err)
+	}
+	return d
 }
