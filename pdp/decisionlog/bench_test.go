@@ -8,7 +8,7 @@ import (
 // BenchmarkEncode is the log's work per record besides the sink: building and encoding the
 // event of a decision whose input and result were encoded before (a reused decision).
 func BenchmarkEncode(b *testing.B) {
-	l := &Logger{labels: map[string]string{"id": instanceID(), "version": "dev"}, deps: Deps{Logger: discard}}
+	l := &Logger{labels: map[string]string{"id": "i", "version": "dev"}, deps: Deps{Logger: discard}}
 	in, res := EncodeOnce(map[string]any{
 		"subject":  map[string]any{"type": "user", "id": "alice", "properties": map[string]any{"roles": []any{"editor"}}},
 		"action":   map[string]any{"name": "read"},

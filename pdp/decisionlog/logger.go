@@ -3,7 +3,6 @@ package decisionlog
 import (
 	"context"
 	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -104,7 +103,8 @@ func Discard() *Logger {
 func newLogger(opts Options, s sink, deps Deps) (*Logger, error) {
 	l := &Logger{
 		opts: opts, deps: deps, sink: s, queue: make(chan Record, opts.Buffer), done: make(chan struct{}),
-		labels: map[string]string{"id": instanceID(), "version": deps.Version},
+		// The id tells the replicas apart (OPA: labels.id).
+		labels: map[string]string{"id": crand.Text(), "version": deps.Version},
 	}
 	for _, p := range opts.Mask {
 		r, err := parseMaskRule(p)
@@ -286,12 +286,4 @@ func (l *Logger) register(reg prometheus.Registerer) error {
 		}
 	}
 	return nil
-}
-
-// instanceID names this process in its events (OPA's labels.id), so a receiver can tell the
-// replicas apart.
-func instanceID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -95,7 +95,7 @@ func TestEventFormat(t *testing.T) {
 			t.Errorf("%s = %s, want %s", k, got, v)
 		}
 	}
-	if labels["version"] != "1.2.3" || len(labels["id"].(string)) != 32 || e["timestamp"] == nil || e["metrics"] == nil {
+	if labels["version"] != "1.2.3" || len(labels["id"].(string)) != 26 || e["timestamp"] == nil || e["metrics"] == nil {
 		t.Errorf("labels, timestamp or metrics missing: %v", e)
 	}
 }
