@@ -157,21 +157,22 @@ func (l *Logger) Stats() Stats {
 }
 
 // Close stops accepting records and waits until the queued ones are written and the sink has
-// flushed, or ctx ends.
+// flushed, or ctx ends. Closing again does nothing.
 func (l *Logger) Close(ctx context.Context) error {
 	l.mu.Lock()
-	if l.queue != nil && !l.closed {
+	first := !l.closed
+	if l.queue != nil && first {
 		close(l.queue)
 	}
 	l.closed = true
 	l.mu.Unlock()
+	if !first || l.sink == nil {
+		return nil
+	}
 	select {
 	case <-l.done:
 	case <-ctx.Done():
 		return ctx.Err()
-	}
-	if l.sink == nil {
-		return nil
 	}
 	return l.sink.close(ctx)
 }

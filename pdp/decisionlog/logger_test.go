@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -246,6 +247,19 @@ func TestLogAfterClose(t *testing.T) {
 	l.Log(Record{DecisionID: "late"})
 	if d := l.Stats().Dropped; d != 1 {
 		t.Errorf("dropped = %d, want 1", d)
+	}
+	if err := l.Close(context.Background()); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestHTTPSinkClosedTwice: a second Close of an http log is a no-op, not a panic.
+func TestHTTPSinkClosedTwice(t *testing.T) {
+	l, _ := httpLog(t, "http://127.0.0.1:1", 0, 1<<20)
+	for range 2 {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		_ = l.Close(ctx)
+		cancel()
 	}
 }
 
