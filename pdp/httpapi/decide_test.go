@@ -18,6 +18,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/decisionlog"
@@ -309,5 +311,36 @@ func TestNativeAnswerFromCache(t *testing.T) {
 		if got := nativeAnswer("0123abcd", &o); !bytes.Equal(got, want) {
 			t.Errorf("cached answer %s\nwant          %s", got, want)
 		}
+	}
+}
+
+// TestDecisionLogCarriesTraceAndRequestIDs: a record carries the request id and, when the
+// request is traced, the OpenTelemetry trace and span ids.
+func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	traced := trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	tests := []struct {
+		name        string
+		ctx         context.Context
+		trace, span string
+	}{
+		{name: "traced", ctx: traced, trace: "4bf92f3577b34da6a3ce929d0e0e4736", span: "00f067aa0ba902b7"},
+		{name: "not traced", ctx: context.Background()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &recordSink{}
+			l := mustDecisionLog(t, sink, config.DecisionLog{Buffer: 4}, slog.New(slog.DiscardHandler))
+			logDecision(tt.ctx, l, time.Now(), nil, decisionlog.Record{DecisionID: "d", Time: time.Now()})
+			if err := l.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			recs := sink.records(t)
+			if len(recs) != 1 || recs[0].TraceID != tt.trace || recs[0].SpanID != tt.span {
+				t.Errorf("records %+v; want trace %q span %q", recs, tt.trace, tt.span)
+			}
+		})
 	}
 }
