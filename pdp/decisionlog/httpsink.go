@@ -19,6 +19,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/outbound"
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // httpSink sends events to an OPA-compatible decision-log receiver: each batch is a POST of a
@@ -290,13 +291,14 @@ func (h *httpSink) post(ctx context.Context, body []byte) error {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		h.log.Warn("decision log upload failed", "error", err)
+		err = redact.TransportError(err)
+		h.log.Warn("decision log upload failed", "url", redact.URL(h.url), "error", err)
 		return err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		h.log.Warn("decision log upload refused", "status", resp.StatusCode)
+		h.log.Warn("decision log upload refused", "url", redact.URL(h.url), "status", resp.StatusCode)
 		return fmt.Errorf("receiver answered %d", resp.StatusCode)
 	}
 	return nil
