@@ -27,7 +27,7 @@ func BenchmarkEncode(b *testing.B) {
 		{"each", input, result},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			l := &Logger{labels: map[string]string{"id": "i", "version": "dev"}, deps: Deps{Logger: discard}}
+			l := &Logger{labels: map[string]string{"id": "i", "version": "dev"}, deps: Deps{Logger: discard}, counts: &counters{}}
 			r := Record{Time: time.Now(), DecisionID: "f65e567e5218d664b8f60992080f725d", RequestID: "r",
 				Path: "verdict/authz/decision", API: "/v1/authorize", Revision: "sha256:00fb0319d223",
 				Input: bc.input, Result: bc.result, Allow: true, Duration: time.Millisecond}

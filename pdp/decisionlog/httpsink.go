@@ -47,7 +47,8 @@ type httpSink struct {
 	done chan struct{}
 }
 
-func newHTTPSink(cfg config.DecisionLogHTTP, dataDir string, log *slog.Logger) (*httpSink, error) {
+// newHTTPSink starts a sink sending to cfg.URL, counting into c.
+func newHTTPSink(cfg config.DecisionLogHTTP, dataDir string, c *counters, log *slog.Logger) (*httpSink, error) {
 	tlsConfig, err := clientTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func newHTTPSink(cfg config.DecisionLogHTTP, dataDir string, log *slog.Logger) (
 	client.Timeout = cfg.Timeout
 	client.Transport.(*http.Transport).TLSClientConfig = tlsConfig
 	h := &httpSink{
-		cfg: cfg, url: strings.TrimSuffix(cfg.URL, "/") + "/logs", log: log, client: client,
+		cfg: cfg, url: strings.TrimSuffix(cfg.URL, "/") + "/logs", log: log, client: client, counts: c,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if cfg.SpillBytes > 0 {
@@ -64,6 +65,7 @@ func newHTTPSink(cfg config.DecisionLogHTTP, dataDir string, log *slog.Logger) (
 			return nil, err
 		}
 	}
+	go h.run()
 	return h, nil
 }
 
@@ -88,12 +90,6 @@ func clientTLS(cfg config.DecisionLogHTTP) (*tls.Config, error) {
 		c.Certificates = []tls.Certificate{cert}
 	}
 	return c, nil
-}
-
-// start begins sending, counting into c.
-func (h *httpSink) start(c *counters) {
-	h.counts = c
-	go h.run()
 }
 
 // write queues events for sending; it never waits on the network. Events the memory buffer

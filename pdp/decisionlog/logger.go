@@ -85,7 +85,7 @@ type Logger struct {
 	sink   sink
 	queue  chan Record
 	done   chan struct{}
-	counts counters
+	counts *counters
 	// mu orders Log's sends before Close's close of queue: a handler still running when
 	// shutdown gives up on it may log after Close, and that record is dropped, not a panic.
 	mu     sync.RWMutex
@@ -94,15 +94,15 @@ type Logger struct {
 
 // Discard returns a Logger that keeps nothing.
 func Discard() *Logger {
-	l := &Logger{done: make(chan struct{})}
+	l := &Logger{done: make(chan struct{}), counts: &counters{}}
 	close(l.done)
 	return l
 }
 
-// newLogger starts a Logger writing to s.
-func newLogger(opts Options, s sink, deps Deps) (*Logger, error) {
+// newLogger starts a Logger writing to s, counting into c (which s counts into too).
+func newLogger(opts Options, s sink, c *counters, deps Deps) (*Logger, error) {
 	l := &Logger{
-		opts: opts, deps: deps, sink: s, queue: make(chan Record, opts.Buffer), done: make(chan struct{}),
+		opts: opts, deps: deps, sink: s, counts: c, queue: make(chan Record, opts.Buffer), done: make(chan struct{}),
 		// The id tells the replicas apart (OPA: labels.id).
 		labels: map[string]string{"id": crand.Text(), "version": deps.Version},
 	}
@@ -148,7 +148,7 @@ func (l *Logger) Log(r Record) {
 
 // Stats returns the counters.
 func (l *Logger) Stats() Stats {
-	c := &l.counts
+	c := l.counts
 	return Stats{
 		Dropped: c.dropped.Load(), WriteErrors: c.writeErrors.Load(), Sampled: c.sampled.Load(),
 		PolicyDropped: c.policyDropped.Load(), MaskErrors: c.maskErrors.Load(),
@@ -172,6 +172,10 @@ func (l *Logger) Close(ctx context.Context) error {
 	select {
 	case <-l.done:
 	case <-ctx.Done():
+		// The process is going: what is still queued will not be written.
+		n := uint64(len(l.queue))
+		l.counts.dropped.Add(n)
+		l.deps.Logger.Error("decision log not flushed in time", "records", n)
 		return ctx.Err()
 	}
 	return l.sink.close(ctx)

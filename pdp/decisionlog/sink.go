@@ -16,6 +16,7 @@ import (
 // receiver, or none) and what it keeps. dataDir holds the http sink's spill.
 func New(cfg config.DecisionLog, dataDir string, deps Deps) (*Logger, error) {
 	var s sink
+	c := &counters{}
 	switch cfg.Sink {
 	case "none":
 		return Discard(), nil
@@ -27,7 +28,7 @@ func New(cfg config.DecisionLog, dataDir string, deps Deps) (*Logger, error) {
 		}
 		s = newWriterSink(f, f, deps.Logger)
 	case "http":
-		h, err := newHTTPSink(*cfg.HTTP, dataDir, deps.Logger)
+		h, err := newHTTPSink(*cfg.HTTP, dataDir, c, deps.Logger)
 		if err != nil {
 			return nil, fmt.Errorf("decision_log.http: %w", err)
 		}
@@ -35,19 +36,12 @@ func New(cfg config.DecisionLog, dataDir string, deps Deps) (*Logger, error) {
 	default:
 		return nil, fmt.Errorf("decision_log.sink: %q is not stdout, file, http or none", cfg.Sink)
 	}
-	l, err := newLogger(optionsOf(cfg), s, deps)
-	if err != nil {
-		return nil, err
-	}
-	if h, ok := s.(*httpSink); ok {
-		h.start(&l.counts)
-	}
-	return l, nil
+	return newLogger(optionsOf(cfg), s, c, deps)
 }
 
 // NewWriter starts a Logger writing JSON lines to w, for tests and embedders.
 func NewWriter(w io.Writer, cfg config.DecisionLog, deps Deps) (*Logger, error) {
-	return newLogger(optionsOf(cfg), newWriterSink(w, nil, deps.Logger), deps)
+	return newLogger(optionsOf(cfg), newWriterSink(w, nil, deps.Logger), &counters{}, deps)
 }
 
 func optionsOf(cfg config.DecisionLog) Options {
