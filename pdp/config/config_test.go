@@ -385,7 +385,9 @@ func TestValidateDecisionLog(t *testing.T) {
 		{name: "sample above 1", yaml: "decision_log: {sample_allowed: 1.5}", want: "decision_log.sample_allowed"},
 		{name: "sample 0", yaml: "decision_log: {sample_allowed: 0}"},
 		{name: "mask outside input and result", yaml: "decision_log: {mask: [/labels/id]}", want: `decision_log.mask: "/labels/id"`},
-		{name: "mask", yaml: "decision_log: {mask: [/input/token, /result/risk]}"},
+		{name: "mask", yaml: "decision_log: {mask: [/input/token, /result/risk, /input]}"},
+		{name: "mask under a look-alike root", yaml: "decision_log: {mask: [/inputs/token]}", want: `decision_log.mask: "/inputs/token"`},
+		{name: "mask without a slash", yaml: "decision_log: {mask: [input/token]}", want: `decision_log.mask: "input/token"`},
 		{name: "negative rotation", yaml: "decision_log: {max_backups: -1}", want: "max_backups"},
 		{name: "unknown sink", yaml: "decision_log: {sink: kafka}", want: `decision_log.sink: "kafka"`},
 	}

@@ -109,7 +109,7 @@ func (d *DecisionLog) validate() []error {
 		add("sample_allowed: must be between 0 and 1")
 	}
 	for _, p := range d.Mask {
-		if !strings.HasPrefix(p, "/input") && !strings.HasPrefix(p, "/result") {
+		if root, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); !strings.HasPrefix(p, "/") || (root != "input" && root != "result") {
 			add("mask: %q is not a JSON pointer under /input or /result", p)
 		}
 	}
