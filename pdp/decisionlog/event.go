@@ -108,8 +108,11 @@ type Once struct {
 // EncodeOnce wraps v, which must not change afterwards.
 func EncodeOnce(v any) *Once { return &Once{v: v} }
 
-// MarshalJSON returns v's encoding, made on the first call.
+// MarshalJSON returns v's encoding, made on the first call; a nil Once is null.
 func (o *Once) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		return []byte("null"), nil
+	}
 	o.once.Do(func() { o.b, o.err = json.Marshal(o.v) })
 	return o.b, o.err
 }
@@ -148,6 +151,9 @@ func encodeValue(v any) ([]byte, error) {
 	case nil:
 		return nil, nil
 	case *Once:
+		if v == nil {
+			return nil, nil
+		}
 		return v.MarshalJSON()
 	}
 	return json.Marshal(v)

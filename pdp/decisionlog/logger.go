@@ -205,7 +205,13 @@ func (l *Logger) run() {
 // encode builds r's event, lets the policy drop or mask it and applies the configured masks.
 // It reports false when the event is not to be written (dropped by policy, or a policy rule
 // failed, which never lets an unmasked event through).
-func (l *Logger) encode(r *Record) ([]byte, bool) {
+func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
+	defer func() {
+		// A record that cannot be encoded is lost and counted; it must not take the server down.
+		if p := recover(); p != nil {
+			ok = l.encoded(fmt.Errorf("panic: %v", p))
+		}
+	}()
 	e := event(r, l.labels)
 	var policy Policy
 	var drop, mask bool

@@ -305,3 +305,24 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestUnencodableRecordCounted: a record whose input cannot be encoded (a nil Once, a channel)
+// is counted as a write error, or written without it, and never stops the log.
+func TestUnencodableRecordCounted(t *testing.T) {
+	var buf lockedBuffer
+	l := writer(t, &buf, config.DecisionLog{}, Deps{})
+	var none *Once
+	l.Log(Record{DecisionID: "nil-once", Input: none})
+	l.Log(Record{DecisionID: "chan", Input: make(chan int)})
+	l.Log(Record{DecisionID: "ok"})
+	if err := l.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := events(t, &buf)
+	if len(got) != 2 || got[0]["decision_id"] != "nil-once" || got[0]["input"] != nil || got[1]["decision_id"] != "ok" {
+		t.Errorf("events %v; want nil-once without input, then ok", got)
+	}
+	if st := l.Stats(); st.WriteErrors != 1 {
+		t.Errorf("stats %+v; want the channel input counted", st)
+	}
+}
