@@ -215,6 +215,11 @@ func TestDecisionCacheKeepsGuarantees(t *testing.T) {
 	if !strings.Contains(first, `"resource":{"id":"d1"`) || !strings.Contains(first, `"roles":["editor"]`) {
 		t.Errorf("logged input %s lacks the resource or the mapped properties", first)
 	}
+	// Replayed, the logged input gets the logged decision (what `verdict replay` does).
+	got, _, err := f.eng.Current().Query(context.Background(), "verdict/authz/decision", recs[1].Input)
+	if allow, _ := got.(map[string]any)["allow"].(bool); err != nil || !allow {
+		t.Errorf("replaying the logged input: %v, %v; want the logged allow", got, err)
+	}
 }
 
 // mustDecisionLog starts a decision log writing JSON lines to w.
