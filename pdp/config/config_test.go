@@ -328,12 +328,13 @@ tokens:
     - {issuer: https://a, audiences: [v], jwks_file: a.json, require_typ: ""}
 revocation: {on_store_error: allow}
 authzen: {pep_auth: api_key, api_keys_sha256: [`+strings.Repeat("a", 64)+`]}
+decision_log: {sink: http, http: {url: http://logs.internal}}
 `), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.Warnings(), "\n")
-	for _, want := range []string{"on_store_error is allow", "https://a: require_typ is empty"} {
+	for _, want := range []string{"on_store_error is allow", "https://a: require_typ is empty", "decision_log.http.url is plain http"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("warnings lack %q:\n%s", want, got)
 		}

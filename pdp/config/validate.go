@@ -295,5 +295,8 @@ func (c *Config) Warnings() []string {
 	if len(c.Tokens.Issuers) == 0 && c.Tokens.Introspection == nil {
 		w = append(w, "no token issuer or introspection is configured: every request that needs a token is refused")
 	}
+	if h := c.DecisionLog.HTTP; c.DecisionLog.Sink == "http" && h != nil && strings.HasPrefix(h.URL, "http://") {
+		w = append(w, "decision_log.http.url is plain http: decision records, which hold verified claims, and the bearer token travel unencrypted")
+	}
 	return w
 }
