@@ -258,7 +258,10 @@ func (h *httpSink) take(n int) {
 	for _, e := range h.pending[:n] {
 		h.pendingBytes -= len(e)
 	}
-	h.pending = append([][]byte(nil), h.pending[n:]...)
+	// Not copied: with several batches pending, copying the rest after each would be
+	// quadratic. Cleared so the sent events can be collected; append reallocates as it grows.
+	clear(h.pending[:n])
+	h.pending = h.pending[n:]
 }
 
 // spillPending moves every pending event to the spill, when there is one, so that the memory
