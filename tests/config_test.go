@@ -95,6 +95,9 @@ decision_log: {sink: file, path: nodir/decisions.log}
 				"decision_log.path (its directory): stat nodir: no such file or directory",
 				"policy.bundle: stat /nonexistent: no such file or directory",
 			}},
+		{name: "decision log receiver's CA file missing",
+			yaml: "decision_log: {sink: http, http: {url: https://logs.test, ca_file: missing-ca.pem}}\n",
+			want: []string{"decision_log.http.ca_file: stat missing-ca.pem: no such file or directory"}},
 		{name: "a type error does not hide the other errors",
 			yaml: "server: {read_timeout: 10, adr: x}\nrevocation: {store: memcache}\n",
 			want: []string{

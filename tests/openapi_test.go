@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 )
@@ -41,7 +41,7 @@ func servedOperations(t *testing.T) map[string][]string {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
-	s, err := httpapi.New(config.Default(), httpapi.Deps{Audit: audit.New(nil, 0, log), Logger: log, Registry: reg,
+	s, err := httpapi.New(config.Default(), httpapi.Deps{DecisionLog: decisionlog.Discard(), Logger: log, Registry: reg,
 		Gatherer: reg, Revocations: stubRevoker{}})
 	if err != nil {
 		t.Fatal(err)

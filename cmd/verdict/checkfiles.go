@@ -61,5 +61,12 @@ func checkFiles(cfg config.Config) error {
 	if cfg.DecisionLog.Sink == "file" && cfg.DecisionLog.Path != "" {
 		exists("decision_log.path (its directory)", filepath.Dir(cfg.DecisionLog.Path))
 	}
+	if h := cfg.DecisionLog.HTTP; h != nil && cfg.DecisionLog.Sink == "http" {
+		for _, f := range [][2]string{{"ca_file", h.CAFile}, {"cert_file", h.CertFile}, {"key_file", h.KeyFile}} {
+			if f[1] != "" {
+				exists("decision_log.http."+f[0], f[1])
+			}
+		}
+	}
 	return errors.Join(errs...)
 }

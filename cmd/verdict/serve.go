@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/httpapi"
 	"github.com/verdict-pdp/verdict/pdp/outbound"
@@ -106,13 +106,13 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		return err
 	}
 	defer verifier.Close() // stops the background key refreshes; always nil
-	decisions, closeLog, err := openDecisionLog(cfg.DecisionLog, log)
+	decisions, closeLog, err := openDecisionLog(cfg, eng, reg, log)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
 	api, err := httpapi.New(cfg, httpapi.Deps{
-		Policy: eng, Tokens: verifier, Audit: decisions, Logger: log, Registry: reg, Gatherer: reg,
+		Policy: eng, Tokens: verifier, DecisionLog: decisions, Logger: log, Registry: reg, Gatherer: reg,
 		Revocations: revocations, Status: policy, TracerProvider: tp,
 		Dev: devKey != nil,
 	})
@@ -207,28 +207,26 @@ func activate(ctx context.Context, eng *engine.Engine, cfg config.Policy, log *s
 	return nil
 }
 
-func openDecisionLog(cfg config.DecisionLog, log *slog.Logger) (*audit.Logger, func(), error) {
-	var w io.Writer
-	var file *os.File
-	switch cfg.Sink {
-	case "stdout":
-		w = os.Stdout
-	case "file":
-		f, err := os.OpenFile(cfg.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return nil, nil, fmt.Errorf("decision log: %w", err)
-		}
-		w, file = f, f
+// openDecisionLog starts the decision log; the returned func flushes it within the shutdown
+// timeout.
+func openDecisionLog(cfg config.Config, eng *engine.Engine, reg prometheus.Registerer, log *slog.Logger) (*decisionlog.Logger, func(), error) {
+	l, err := decisionlog.New(cfg.DecisionLog, cfg.DataDir, decisionlog.Deps{
+		Logger: log, Registry: reg, Version: version,
+		Policy: func() decisionlog.Policy {
+			if s := eng.Current(); s != nil {
+				return s
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	l := audit.New(w, cfg.Buffer, log)
 	return l, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout)
 		defer cancel()
 		if err := l.Close(ctx); err != nil {
 			log.Warn("decision log not flushed", "error", err)
-		}
-		if file != nil {
-			_ = file.Close()
 		}
 	}, nil
 }

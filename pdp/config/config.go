@@ -274,4 +274,44 @@ type DecisionLog struct {
 	// Buffer bounds the number of decisions waiting to be written; beyond it they are dropped
 	// and counted.
 	Buffer int `yaml:"buffer"`
+	// Mask lists JSON pointers (/input/..., /result/...) erased from every record.
+	Mask []string `yaml:"mask"`
+	// SampleAllowed is the share (0..1) of allowed decisions logged; denies and errors are
+	// always logged. Nil means 1.
+	SampleAllowed *float64 `yaml:"sample_allowed"`
+	// MaxSizeMB, MaxBackups and MaxAgeDays rotate the file sink: a file is rotated at
+	// MaxSizeMB, and rotated files beyond MaxBackups or older than MaxAgeDays are removed
+	// (0: keep all).
+	MaxSizeMB  int              `yaml:"max_size_mb"`
+	MaxBackups int              `yaml:"max_backups"`
+	MaxAgeDays int              `yaml:"max_age_days"`
+	HTTP       *DecisionLogHTTP `yaml:"http"`
+}
+
+// DecisionLogHTTP configures the http sink: OPA's decision-log service protocol, a POST of a
+// gzipped JSON array of events to <url>/logs.
+type DecisionLogHTTP struct {
+	URL string `yaml:"url"`
+	// BearerToken, when set, is sent as Authorization: Bearer.
+	BearerToken string `yaml:"bearer_token"`
+	// CAFile, CertFile and KeyFile set the receiver's CA and the client certificate (mTLS).
+	CAFile   string `yaml:"ca_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// BatchBytes bounds one upload, before compression.
+	BatchBytes int `yaml:"batch_bytes"`
+	// FlushInterval is the longest a record waits before its batch is sent.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// BufferBytes bounds the records held in memory waiting to be sent; beyond it they are
+	// dropped (or spilled) and counted.
+	BufferBytes int `yaml:"buffer_bytes"`
+	// Timeout bounds one upload.
+	Timeout time.Duration `yaml:"timeout"`
+	// MinRetryDelay and MaxRetryDelay bound the exponential backoff (with jitter) after a
+	// failed upload.
+	MinRetryDelay time.Duration `yaml:"min_retry_delay"`
+	MaxRetryDelay time.Duration `yaml:"max_retry_delay"`
+	// SpillBytes, when positive, keeps batches the receiver did not take on disk under
+	// <data_dir>/decision-log-spill, up to this many bytes, and sends them when it is back.
+	SpillBytes int64 `yaml:"spill_bytes"`
 }

@@ -332,12 +332,13 @@ tokens:
     - {issuer: https://a, audiences: [v], jwks_file: a.json, require_typ: ""}
 revocation: {on_store_error: allow}
 authzen: {pep_auth: api_key, api_keys_sha256: [`+strings.Repeat("a", 64)+`]}
+decision_log: {sink: http, http: {url: http://logs.internal}}
 `), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Join(c.Warnings(), "\n")
-	for _, want := range []string{"on_store_error is allow", "https://a: require_typ is empty"} {
+	for _, want := range []string{"on_store_error is allow", "https://a: require_typ is empty", "decision_log.http.url is plain http"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("warnings lack %q:\n%s", want, got)
 		}
@@ -371,5 +372,50 @@ tokens:
 	}
 	if *in.Leeway != DefaultLeeway {
 		t.Errorf("introspection leeway %v, want the default %v", *in.Leeway, DefaultLeeway)
+	}
+}
+
+func TestValidateDecisionLog(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want string // empty: valid
+	}{
+		{name: "old keys", yaml: "decision_log: {sink: file, path: d.log, buffer: 10}"},
+		{name: "http with defaults", yaml: "decision_log: {sink: http, http: {url: https://logs.example.com, spill_bytes: 1000000}}"},
+		{name: "http without url", yaml: "decision_log: {sink: http}", want: "decision_log.http.url: must be set"},
+		{name: "http url not http", yaml: "decision_log: {sink: http, http: {url: ftp://x}}", want: "decision_log.http.url"},
+		{name: "cert without key", yaml: "decision_log: {sink: http, http: {url: https://x, cert_file: c.pem}}", want: "cert_file and http.key_file"},
+		{name: "buffer below batch", yaml: "decision_log: {sink: http, http: {url: https://x, batch_bytes: 1000, buffer_bytes: 10}}", want: "buffer_bytes at least batch_bytes"},
+		{name: "sample above 1", yaml: "decision_log: {sample_allowed: 1.5}", want: "decision_log.sample_allowed"},
+		{name: "sample 0", yaml: "decision_log: {sample_allowed: 0}"},
+		{name: "mask outside input and result", yaml: "decision_log: {mask: [/labels/id]}", want: `decision_log.mask: "/labels/id"`},
+		{name: "mask", yaml: "decision_log: {mask: [/input/token, /result/risk, /input]}"},
+		{name: "mask under a look-alike root", yaml: "decision_log: {mask: [/inputs/token]}", want: `decision_log.mask: "/inputs/token"`},
+		{name: "mask without a slash", yaml: "decision_log: {mask: [input/token]}", want: `decision_log.mask: "input/token"`},
+		{name: "negative rotation", yaml: "decision_log: {max_backups: -1}", want: "max_backups"},
+		{name: "unknown sink", yaml: "decision_log: {sink: kafka}", want: `decision_log.sink: "kafka"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkValidate(t, tt.yaml, tt.want) })
+	}
+}
+
+// checkValidate loads yaml and checks that Validate accepts it (want empty) or names want.
+func checkValidate(t *testing.T, yaml, want string) {
+	t.Helper()
+	c, err := Load(strings.NewReader(yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Validate()
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		return
+	}
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want it to mention %q", err, want)
 	}
 }

@@ -61,6 +61,14 @@ const (
 
 	DefaultDecisionLogSink   = "stdout"
 	DefaultDecisionLogBuffer = 4096
+	// Defaults of the decision log's file rotation and http sink.
+	DefaultDecisionLogMaxSizeMB     = 100
+	DefaultDecisionLogBatchBytes    = 256 << 10
+	DefaultDecisionLogFlush         = time.Second
+	DefaultDecisionLogBufferBytes   = 32 << 20
+	DefaultDecisionLogHTTPTimeout   = 10 * time.Second
+	DefaultDecisionLogMinRetryDelay = 100 * time.Millisecond
+	DefaultDecisionLogMaxRetryDelay = 30 * time.Second
 )
 
 // defaultAlgorithms are the signature algorithms an issuer accepts when it names none.
@@ -97,7 +105,22 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.AuthZEN.PEPAuth, DefaultPEPAuth)
 	setDefault(&c.AuthZEN.ResponseContext, DefaultResponseContext)
 	setDefault(&c.DecisionLog.Sink, DefaultDecisionLogSink)
-	setDefault(&c.DecisionLog.Buffer, DefaultDecisionLogBuffer)
+	c.DecisionLog.SetDefaults()
+}
+
+// SetDefaults fills every unset decision-log key with its default.
+func (d *DecisionLog) SetDefaults() {
+	setDefault(&d.Sink, DefaultDecisionLogSink)
+	setDefault(&d.Buffer, DefaultDecisionLogBuffer)
+	setDefault(&d.MaxSizeMB, DefaultDecisionLogMaxSizeMB)
+	if h := d.HTTP; h != nil {
+		setDefault(&h.BatchBytes, DefaultDecisionLogBatchBytes)
+		setDefault(&h.FlushInterval, DefaultDecisionLogFlush)
+		setDefault(&h.BufferBytes, DefaultDecisionLogBufferBytes)
+		setDefault(&h.Timeout, DefaultDecisionLogHTTPTimeout)
+		setDefault(&h.MinRetryDelay, DefaultDecisionLogMinRetryDelay)
+		setDefault(&h.MaxRetryDelay, DefaultDecisionLogMaxRetryDelay)
+	}
 }
 
 // SetDefaults fills every unset server key with its default.

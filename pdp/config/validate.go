@@ -92,11 +92,43 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, validateDigests("authzen.api_keys_sha256", c.AuthZEN.APIKeysSHA256)...)
 	errs = append(errs, validateDigests("admin.api_keys_sha256", c.Admin.APIKeysSHA256)...)
-	oneOf(add, "decision_log.sink", c.DecisionLog.Sink, "stdout", "file", "none")
-	if c.DecisionLog.Sink == "file" && c.DecisionLog.Path == "" {
-		add("decision_log.path: must be set when sink is file")
-	}
+	errs = append(errs, c.DecisionLog.validate()...)
 	return errors.Join(errs...)
+}
+
+func (d *DecisionLog) validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("decision_log."+format, args...)) }
+	oneOf(add, "sink", d.Sink, "stdout", "file", "http", "none")
+	if d.Sink == "file" && d.Path == "" {
+		add("path: must be set when sink is file")
+	}
+	if d.Sink == "http" && (d.HTTP == nil || d.HTTP.URL == "") {
+		add("http.url: must be set when sink is http")
+	}
+	if d.SampleAllowed != nil && (*d.SampleAllowed < 0 || *d.SampleAllowed > 1) {
+		add("sample_allowed: must be between 0 and 1")
+	}
+	for _, p := range d.Mask {
+		if root, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/"); !strings.HasPrefix(p, "/") || (root != "input" && root != "result") {
+			add("mask: %q is not a JSON pointer under /input or /result", p)
+		}
+	}
+	if d.MaxSizeMB < 0 || d.MaxBackups < 0 || d.MaxAgeDays < 0 {
+		add("max_size_mb, max_backups and max_age_days: must not be negative")
+	}
+	if h := d.HTTP; h != nil && h.URL != "" {
+		if _, err := parseHTTPURL(h.URL); err != nil {
+			add("http.url: %v", err)
+		}
+		if (h.CertFile == "") != (h.KeyFile == "") {
+			add("http.cert_file and http.key_file: set both or neither")
+		}
+		if h.BatchBytes <= 0 || h.BufferBytes < h.BatchBytes || h.SpillBytes < 0 {
+			add("http: batch_bytes must be positive, buffer_bytes at least batch_bytes, spill_bytes not negative")
+		}
+	}
+	return errs
 }
 
 func (p *Policy) validate() []error {
@@ -266,6 +298,9 @@ func (c *Config) Warnings() []string {
 	}
 	if len(c.Tokens.Issuers) == 0 && c.Tokens.Introspection == nil {
 		w = append(w, "no token issuer or introspection is configured: every request that needs a token is refused")
+	}
+	if h := c.DecisionLog.HTTP; c.DecisionLog.Sink == "http" && h != nil && strings.HasPrefix(h.URL, "http://") {
+		w = append(w, "decision_log.http.url is plain http: decision records, which hold verified claims, and the bearer token travel unencrypted")
 	}
 	return w
 }

@@ -38,26 +38,6 @@ func TestValidateEdge(t *testing.T) {
 	}
 }
 
-// checkValidate loads yaml and checks that Validate accepts it (want "") or refuses it with an
-// error that mentions want.
-func checkValidate(t *testing.T, yaml, want string) {
-	t.Helper()
-	c, err := Load(strings.NewReader(yaml), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Validate()
-	if want == "" {
-		if err != nil {
-			t.Fatalf("Validate: %v", err)
-		}
-		return
-	}
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("Validate error = %v, want it to mention %q", err, want)
-	}
-}
-
 func TestEdgeDefaults(t *testing.T) {
 	c, err := Load(strings.NewReader("server: {tls: {cert_file: c, key_file: k, client_ca: ca}, cors: {allowed_origins: ['*']}, rate_limit: {key: subject, rate: 1, burst: 1}}"), nil)
 	if err != nil {

@@ -44,6 +44,8 @@ type Snapshot struct {
 	facts facts
 	// tracer is the engine's, for the evaluation span.
 	tracer tracing.Tracer
+	// logRules are the bundle's data.system.log rules, prepared at activation.
+	logRules logRules
 }
 
 // Repeatable reports whether two decisions on equal inputs with equal Now are always equal in
@@ -99,6 +101,9 @@ func (e *Engine) build(ctx context.Context, b *opabundle.Bundle) (*Snapshot, err
 	}
 	if s.decision, err = s.prepare(ctx, e.entrypoint); err != nil {
 		return nil, fmt.Errorf("activate revision %s: prepare %s: %w", revision, e.entrypoint, err)
+	}
+	if err := s.prepareLogRules(ctx); err != nil {
+		return nil, fmt.Errorf("activate revision %s: %w", revision, err)
 	}
 	return s, nil
 }

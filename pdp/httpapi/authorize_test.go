@@ -13,9 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -65,7 +65,7 @@ func newFixtureWith(tb testing.TB, activate bool, change func(*config.Config, *D
 		tb.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	deps := Deps{Policy: eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
+	deps := Deps{Policy: eng, Tokens: verifier, DecisionLog: decisionlog.Discard(), Logger: log,
 		Registry: reg, Gatherer: reg}
 	if change != nil {
 		change(&cfg, &deps)
@@ -213,7 +213,7 @@ func TestMetricsCountDecisions(t *testing.T) {
 		`verdict_decision_duration_seconds_bucket{api="authorize",le="0.2"} 1`,
 		`verdict_http_requests_total{code="200",route="/v1/authorize"} 1`,
 		"verdict_token_cache_misses_total 1",
-		"verdict_decision_log_dropped_total 0",
+		// verdict_decision_log_* are the decision log's own (pdp/decisionlog, tests/decisionlog_test.go).
 	} {
 		if !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("metrics lack %q", want)
@@ -270,9 +270,13 @@ func BenchmarkEncodeNative(b *testing.B) {
 // BenchmarkRecord is the per-decision bookkeeping: id, metrics and a decision-log record
 // queued for a writer that discards it.
 func BenchmarkRecord(b *testing.B) {
-	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) { d.Audit = audit.New(io.Discard, 1<<16, d.Logger) })
-	o := outcome{decision: engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"},
-		Revision: "sha256:00fb0319d223"}, subject: "alice", action: "read", resource: "document/d1", issuer: "https://idp"}
+	f := newFixtureWith(b, true, func(_ *config.Config, d *Deps) {
+		d.DecisionLog = mustDecisionLog(b, io.Discard, config.DecisionLog{Buffer: 1 << 16}, d.Logger)
+	})
+	o := outcomeOf(&engine.Input{
+		Subject: engine.Subject{Type: "user", ID: "alice"}, Action: engine.Action{Name: "read"},
+		Resource: engine.Resource{Type: "document", ID: "d1"},
+	}, engine.Decision{Allow: true, Reasons: []string{"rbac: role editor grants read on document"}, Revision: "sha256:00fb0319d223"})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -89,7 +89,7 @@ func newTestServerWith(t *testing.T, edit func(*config.Config), replace map[stri
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	s, err := New(cfg, Deps{Policy: eng, Tokens: testTokens, Audit: audit.New(nil, 0, log), Logger: log,
+	s, err := New(cfg, Deps{Policy: eng, Tokens: testTokens, DecisionLog: decisionlog.Discard(), Logger: log,
 		Registry: reg, Gatherer: reg, Now: func() time.Time { return time.Date(2026, 1, 12, 10, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)

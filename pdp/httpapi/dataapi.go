@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
@@ -88,7 +88,7 @@ func (a *standardAPIs) handleData(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		body, err = dataBody(result, defined, id, a.cfg.Server.MaxDataResponseBytes, r.URL.Query().Get("pretty") == "true")
 	}
-	a.logQuery(r, id, path, snap.Revision(), start, result, err)
+	a.logQuery(r, id, path, snap.Revision(), start, input, result, err)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -130,14 +130,9 @@ func (a *standardAPIs) dataInput(w http.ResponseWriter, r *http.Request) (any, e
 
 // logQuery writes the decision log record of a Data API query. It is not a decision of the
 // entrypoint, so it is not counted in verdict_decisions_total; allow records a result of true.
-func (a *standardAPIs) logQuery(r *http.Request, id, path, revision string, start time.Time, result any, err error) {
-	rec := audit.Record{
-		Time: start, DecisionID: id, RequestID: requestID(r.Context()), Path: dataAPIPrefix + path,
-		Revision: revision, Allow: err == nil && result == true,
-		DurationMS: float64(a.now().Sub(start).Microseconds()) / 1000,
-	}
-	if err != nil {
-		rec.Error = classify(err).code
-	}
-	a.deps.Audit.Log(rec)
+func (a *standardAPIs) logQuery(r *http.Request, id, path, revision string, start time.Time, input, result any, err error) {
+	logDecision(r.Context(), a.deps.DecisionLog, a.now(), err, decisionlog.Record{
+		Time: start, DecisionID: id, Path: strings.Trim(path, "/"), API: dataAPIPrefix + path, Revision: revision,
+		Input: input, Result: result, Allow: err == nil && result == true,
+	})
 }

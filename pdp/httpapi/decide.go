@@ -5,8 +5,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
@@ -21,36 +23,37 @@ const (
 // decisionCache keeps decisions by principal, request bytes and second (package decisioncache).
 type decisionCache = decisioncache.Cache[token.Principal, outcome]
 
-// outcome is a decision and the parts of its log record that come from the input, which is
-// all a reused decision needs: its own id, count and log record are made per request.
+// outcome is a decision and the input it was made on, which is all a reused decision needs:
+// its own id, count and log record are made per request, and its log record carries the same
+// input as the evaluated one.
 type outcome struct {
 	decision engine.Decision
-	subject  string
-	action   string
-	resource string
-	issuer   string
+	// input and result are the policy input as evaluated and the decision, for the decision
+	// log. Neither changes once evaluated, so the cache and the log share them, and a decision
+	// reused many times is encoded for the log once (measured: docs/performance.md).
+	input, result *decisionlog.Once
 	// native is the native answer's JSON after its decision_id member, encoded once when the
 	// decision is cached, so a reused decision is not encoded again (see nativeAnswer).
 	native []byte
 }
 
+// outcomeOf is the outcome of deciding d on in.
 func outcomeOf(in *engine.Input, d engine.Decision) outcome {
-	o := outcome{decision: d, subject: in.Subject.ID, action: in.Action.Name,
-		resource: in.Resource.Type + "/" + in.Resource.ID}
-	if in.Token != nil {
-		o.issuer = in.Token.Issuer
-	}
-	return o
+	return outcome{decision: d, input: decisionlog.EncodeOnce(in), result: decisionlog.EncodeOnce(d)}
 }
 
-// size estimates the bytes o holds, for the cache's bound.
-func (o *outcome) size() int {
-	n := len(o.subject) + len(o.action) + len(o.resource) + len(o.issuer) + 16*len(o.decision.Reasons)
+// size estimates the bytes o holds, for the cache's bound. The input is charged at three
+// times the request bytes it was decoded from (maps, strings and interface values cost more
+// than their JSON), its subject and token being the principal's, which the token cache holds;
+// once logged, the input's and result's encodings are held too, charged a flat kilobyte on
+// top of the request bytes.
+func (o *outcome) size(request []byte) int {
+	n := 16 * len(o.decision.Reasons)
 	for _, r := range o.decision.Reasons {
 		n += len(r)
 	}
 	// Obligations and risk are small maps of short values; charge a generous flat rate.
-	return n + len(o.native) + 256*len(o.decision.Obligations) + 256
+	return n + len(o.native) + 4*len(request) + 1024 + 256*len(o.decision.Obligations) + 256
 }
 
 // decisionTime is the instant a decision is made at: the server's clock to the second, the
@@ -96,7 +99,7 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 	o := outcomeOf(in, d)
 	if err == nil {
 		o.native = nativeTail(d)
-		s.decisions.Add(key, p, d.Revision, o, o.size())
+		s.decisions.Add(key, p, d.Revision, o, o.size(request))
 	} else {
 		o.decision.Allow = false
 	}
@@ -145,15 +148,27 @@ func (s *Server) record(ctx context.Context, path string, start time.Time, o out
 		result = resultAllow
 	}
 	s.metrics.decisions.WithLabelValues(result).Inc()
-	rec := audit.Record{
-		Time: start, DecisionID: id, RequestID: requestID(ctx), Path: path, Revision: d.Revision,
-		Allow: d.Allow, Reasons: d.Reasons, Obligations: d.Obligations, Risk: d.Risk,
-		Subject: o.subject, Action: o.action, Resource: o.resource, Issuer: o.issuer,
-		DurationMS: float64(s.now().Sub(start).Microseconds()) / 1000,
+	rec := decisionlog.Record{
+		Time: start, DecisionID: id, Path: s.cfg.Policy.Entrypoint, API: path, Revision: d.Revision,
+		Input: o.input, Allow: d.Allow,
 	}
+	if err == nil {
+		rec.Result = o.result
+	}
+	logDecision(ctx, s.deps.DecisionLog, s.now(), err, rec)
+	return id
+}
+
+// logDecision completes rec from the request's context (request and trace ids), the time now
+// and the decision's error, and hands it to the decision log.
+func logDecision(ctx context.Context, log *decisionlog.Logger, now time.Time, err error, rec decisionlog.Record) {
+	rec.RequestID = requestID(ctx)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		rec.TraceID, rec.SpanID = sc.TraceID().String(), sc.SpanID().String()
+	}
+	rec.Duration = now.Sub(rec.Time)
 	if err != nil {
 		rec.Error = classify(err).code
 	}
-	s.deps.Audit.Log(rec)
-	return id
+	log.Log(rec)
 }

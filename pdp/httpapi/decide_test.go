@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +18,11 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -35,13 +39,13 @@ func (s *recordSink) Write(p []byte) (int, error) {
 	return s.lines.Write(p)
 }
 
-func (s *recordSink) records(t *testing.T) []audit.Record {
+func (s *recordSink) records(t *testing.T) []decisionlog.Event {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []audit.Record
+	var out []decisionlog.Event
 	for _, line := range strings.Split(strings.TrimSpace(s.lines.String()), "\n") {
-		var r audit.Record
+		var r decisionlog.Event
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("decision log line %q: %v", line, err)
 		}
@@ -155,7 +159,7 @@ func TestDecisionCacheKeepsGuarantees(t *testing.T) {
 	p := &token.Principal{Kind: "jwt", Issuer: "https://idp.test", Subject: "alice",
 		Properties: map[string]any{"roles": []any{"editor"}, "tenant": "acme", "amr": []any{"pwd", "otp"}}}
 	f := newFixtureWith(t, true, func(cfg *config.Config, d *Deps) {
-		d.Audit = audit.New(sink, 100, d.Logger)
+		d.DecisionLog = mustDecisionLog(t, sink, config.DecisionLog{Buffer: 100}, d.Logger)
 		d.Tokens = verifierFunc(func(context.Context, string) (*token.Principal, error) {
 			verifications.Add(1)
 			if revoked.Load() {
@@ -186,18 +190,46 @@ func TestDecisionCacheKeepsGuarantees(t *testing.T) {
 	if len(ids) != 3 {
 		t.Errorf("decision ids %v; want 3 different ones", ids)
 	}
-	if err := f.srv.deps.Audit.Close(context.Background()); err != nil {
+	if err := f.srv.deps.DecisionLog.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	recs := sink.records(t)
 	if len(recs) != 3 {
 		t.Fatalf("%d decision log records; want one per decision, 3", len(recs))
 	}
+	// The first decision was evaluated, the others reused: each logs the same input, the
+	// policy input as evaluated, with the subject from the verified principal.
+	first := mustJSON(recs[0].Input)
 	for _, r := range recs {
-		if !ids[r.DecisionID] || !r.Allow || r.Subject != "alice" || r.Resource != "document/d1" || r.Action != "read" {
+		result, _ := r.Result.(map[string]any)
+		in, _ := r.Input.(map[string]any)
+		subject, _ := in["subject"].(map[string]any)
+		if !ids[r.DecisionID] || result["allow"] != true || subject["id"] != "alice" || r.Path != "verdict/authz/decision" ||
+			r.Verdict.API != "/v1/authorize" || r.Bundles["verdict"].Revision == "" {
 			t.Errorf("record %+v does not describe its decision", r)
 		}
+		if got := mustJSON(r.Input); got != first {
+			t.Errorf("reused decision logged input %s; the evaluated one logged %s", got, first)
+		}
 	}
+	if !strings.Contains(first, `"resource":{"id":"d1"`) || !strings.Contains(first, `"roles":["editor"]`) {
+		t.Errorf("logged input %s lacks the resource or the mapped properties", first)
+	}
+	// Replayed, the logged input gets the logged decision (what `verdict replay` does).
+	got, _, err := f.eng.Current().Query(context.Background(), "verdict/authz/decision", recs[1].Input)
+	if allow, _ := got.(map[string]any)["allow"].(bool); err != nil || !allow {
+		t.Errorf("replaying the logged input: %v, %v; want the logged allow", got, err)
+	}
+}
+
+// mustDecisionLog starts a decision log writing JSON lines to w.
+func mustDecisionLog(t testing.TB, w io.Writer, cfg config.DecisionLog, log *slog.Logger) *decisionlog.Logger {
+	t.Helper()
+	l, err := decisionlog.NewWriter(w, cfg, decisionlog.Deps{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // A decision made under one revision is never given under another.
@@ -284,5 +316,36 @@ func TestNativeAnswerFromCache(t *testing.T) {
 		if got := nativeAnswer("0123abcd", &o); !bytes.Equal(got, want) {
 			t.Errorf("cached answer %s\nwant          %s", got, want)
 		}
+	}
+}
+
+// TestDecisionLogCarriesTraceAndRequestIDs: a record carries the request id and, when the
+// request is traced, the OpenTelemetry trace and span ids.
+func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	traced := trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	tests := []struct {
+		name        string
+		ctx         context.Context
+		trace, span string
+	}{
+		{name: "traced", ctx: traced, trace: "4bf92f3577b34da6a3ce929d0e0e4736", span: "00f067aa0ba902b7"},
+		{name: "not traced", ctx: context.Background()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := &recordSink{}
+			l := mustDecisionLog(t, sink, config.DecisionLog{Buffer: 4}, slog.New(slog.DiscardHandler))
+			logDecision(tt.ctx, l, time.Now(), nil, decisionlog.Record{DecisionID: "d", Time: time.Now()})
+			if err := l.Close(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			recs := sink.records(t)
+			if len(recs) != 1 || recs[0].TraceID != tt.trace || recs[0].SpanID != tt.span {
+				t.Errorf("records %+v; want trace %q span %q", recs, tt.trace, tt.span)
+			}
+		})
 	}
 }

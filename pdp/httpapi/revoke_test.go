@@ -16,8 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -93,7 +93,7 @@ func newRevokeServer(t *testing.T, adminDigests []string, rev Revoker) *Server {
 	cfg.Server.MaxBodyBytes = 1024
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
-	s, err := New(cfg, Deps{Tokens: revokeVerifier, Audit: audit.New(nil, 0, log), Logger: log, Registry: reg,
+	s, err := New(cfg, Deps{Tokens: revokeVerifier, DecisionLog: decisionlog.Discard(), Logger: log, Registry: reg,
 		Gatherer: reg, Now: func() time.Time { return revokeNow }, Revocations: rev})
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/ratelimit"
 	"github.com/verdict-pdp/verdict/pdp/stage"
@@ -42,12 +42,13 @@ type Verifier interface {
 
 // Deps are the collaborators a Server uses.
 type Deps struct {
-	Policy   Policy
-	Tokens   Verifier
-	Audit    *audit.Logger
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
-	Gatherer prometheus.Gatherer
+	Policy Policy
+	Tokens Verifier
+	// DecisionLog records every decision.
+	DecisionLog *decisionlog.Logger
+	Logger      *slog.Logger
+	Registry    prometheus.Registerer
+	Gatherer    prometheus.Gatherer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Revocations records revocations for /v1/revoke and /v1/admin/revocations; nil leaves
@@ -329,20 +330,10 @@ func registerDecisionCache(reg prometheus.Registerer, c *decisionCache) error {
 	}, func() float64 { return float64(c.Stats().Bytes) }))
 }
 
-// registerGauges exposes counters that other components keep (decision-log drops and write
-// errors, token cache hits and misses), read at scrape time so the hot path pays nothing for
-// them.
+// registerGauges exposes counters that other components keep (token cache hits and misses),
+// read at scrape time so the hot path pays nothing for them. The decision log registers its own.
 func registerGauges(reg prometheus.Registerer, deps Deps) error {
-	collectors := []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "verdict_decision_log_dropped_total",
-			Help: "Decision log records dropped because the write queue was full.",
-		}, func() float64 { return float64(deps.Audit.Dropped()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "verdict_decision_log_write_errors_total",
-			Help: "Decision log records lost because the sink refused the write (a full disk, a closed pipe).",
-		}, func() float64 { return float64(deps.Audit.WriteErrors()) }),
-	}
+	var collectors []prometheus.Collector
 	if ts, ok := deps.Tokens.(tokenStats); ok {
 		cache := func(pick func(token.CacheStats) uint64) func() float64 {
 			return func() float64 { return float64(pick(ts.Stats().Cache)) }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -32,17 +33,10 @@ type statusResponse struct {
 	Policy *bundle.Status `json:"policy,omitempty"`
 	// Tokens are the issuers' key sets and the verified-token cache counters.
 	Tokens *token.Stats `json:"tokens,omitempty"`
-	// DecisionLog counts the records the decision log lost.
-	DecisionLog decisionLogStatus `json:"decision_log"`
+	// DecisionLog counts what became of the decision log's records.
+	DecisionLog decisionlog.Stats `json:"decision_log"`
 	// DecisionCache is the decision cache's size and counters; absent when it is off.
 	DecisionCache *decisioncache.Stats `json:"decision_cache,omitempty"`
-}
-
-// decisionLogStatus counts lost decision-log records: dropped because the queue was full, and
-// refused by the sink.
-type decisionLogStatus struct {
-	Dropped     uint64 `json:"dropped"`
-	WriteErrors uint64 `json:"write_errors"`
 }
 
 // handleStatus serves GET /v1/status. It answers 200 even with no policy serving (revision
@@ -65,6 +59,6 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 		st := s.decisions.Stats()
 		resp.DecisionCache = &st
 	}
-	resp.DecisionLog = decisionLogStatus{Dropped: s.deps.Audit.Dropped(), WriteErrors: s.deps.Audit.WriteErrors()}
+	resp.DecisionLog = s.deps.DecisionLog.Stats()
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/verdict-pdp/verdict/pdp/audit"
 	"github.com/verdict-pdp/verdict/pdp/bundle"
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -91,7 +91,7 @@ func statusServer(t *testing.T, f *fixture, st StatusReporter) *Server {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := New(cfg, Deps{Policy: f.eng, Tokens: verifier, Audit: audit.New(nil, 1, log), Logger: log,
+	srv, err := New(cfg, Deps{Policy: f.eng, Tokens: verifier, DecisionLog: decisionlog.Discard(), Logger: log,
 		Registry: reg, Gatherer: reg, Status: st})
 	if err != nil {
 		t.Fatal(err)

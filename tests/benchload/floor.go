@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -39,7 +40,8 @@ type floor struct {
 	parser *jwt.Parser
 }
 
-// runFloor serves POST /v1/authorize and GET /health on -addr until SIGTERM or SIGINT.
+// runFloor serves POST /v1/authorize, GET /health and POST /logs on -addr until SIGTERM or
+// SIGINT.
 func runFloor(args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:0", "listen address (loopback)")
@@ -63,6 +65,11 @@ func runFloor(args []string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/authorize", f.authorize)
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	// The decision-log receiver of W4-http (OPA's protocol): takes the gzipped batch, unread.
+	mux.HandleFunc("POST /logs", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

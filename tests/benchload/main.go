@@ -6,7 +6,8 @@
 //
 //	benchload gen -dir DIR -issuer ISS          key, JWKS, tokens and bodies into DIR
 //	benchload port                              a free loopback port
-//	benchload floor -addr ADDR [-pub PEM]       the floor server (with -pub: one RS256 check a request)
+//	benchload floor -addr ADDR [-pub PEM]       the floor server (with -pub: one RS256 check a request),
+//	                                            also the decision-log receiver of W4-http (POST /logs)
 //	benchload probe -url URL -mode MODE ...     the answers a server must give before it is measured
 //	benchload rate -url URL -dir DIR -rate N    constant-rate load, latency from the scheduled time
 //	benchload table FILE                        the results table with its ratios

@@ -25,6 +25,7 @@ w2_cache=16
 iss=https://idp.bench.test
 work=$(mktemp -d)
 pid=
+receiver=
 
 . "$here/../stop_server.sh"
 
@@ -32,7 +33,7 @@ stop_server() {
 	stop_pid "$pid"
 	pid=
 }
-trap 'stop_server; rm -rf "$work"' EXIT
+trap 'stop_server; stop_pid "$receiver"; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 # start NAME HEALTH_PATH COMMAND...: runs COMMAND on CPU 0 and waits (at most 60 s) until
@@ -199,6 +200,24 @@ probe verdict
 measure W4 Verdict 1 bearer
 stop_server
 
+echo "bench-load: Verdict, decision log to an http receiver" >&2
+new_port
+receiver_url=$url
+taskset -c 1 "$work/benchload" floor -addr "$addr" >"$work/receiver.log" 2>&1 &
+receiver=$!
+for _ in $(seq 1 100); do
+	curl -fsS -o /dev/null --max-time 1 "$receiver_url/health" 2>/dev/null && break
+	sleep 0.1
+done
+new_port
+verdict_config verdict-w4h 100000 "$small_policy" "{sink: http, http: {url: \"$receiver_url\"}}"
+start verdict-w4h /ready env GOMEMLIMIT="$memlimit" "$bin" serve --config "$work/verdict-w4h.yaml"
+probe verdict
+measure W4-http Verdict 1 bearer
+stop_server
+stop_pid "$receiver"
+receiver=
+
 cat <<NOTE
 
 Each server alone on CPU 0, the load generator on CPU 1; wrk -t1 -c$conns, ${warmup} s warm-up
@@ -206,7 +225,7 @@ then ${measure} s measured per row. W1: 1000 tokens cycled over 5 request bodies
 W1-builtin: Verdict's built-in policy, OPA given the claims). W1u: every resource id unique.
 W2: the same 1000 tokens through a token cache of $w2_cache entries, so every request verifies
 its signature. W3: batches of 10 (decisions/s = 10 x req/s). W4: W1 with the decision log to a
-file. W1@80%: constant rate of $rate req/s (80% of Verdict's W1), latency from the due time.
+file; W4-http: to an http receiver (the floor's POST /logs, on the generator's CPU). W1@80%: constant rate of $rate req/s (80% of Verdict's W1), latency from the due time.
 Verdict ran with GOMEMLIMIT=$memlimit, as the Kubernetes example deploys it.
 Load average (1, 5, 15 min) from other work on the machine: $load_before at the start,
 $(cut -d' ' -f1-3 /proc/loadavg) at the end; figures taken under load are lower bounds.

@@ -36,7 +36,7 @@ type comparison struct {
 // workloadOrder and serverOrder are the order of the table's rows, whatever order run.sh
 // measured them in.
 var (
-	workloadOrder = []string{"W1", "W1-builtin", "W1u", "W2", "W3", "W4", "W1@80%"}
+	workloadOrder = []string{"W1", "W1-builtin", "W1u", "W2", "W3", "W4", "W4-http", "W1@80%"}
 	serverOrder   = []string{"floor", "floor+RS256", "OPA", "Verdict"}
 )
 
@@ -49,6 +49,7 @@ var comparisons = []comparison{
 	{"W2", "Verdict", "W2", "floor+RS256", "Verdict/(floor+RS256)"},
 	{"W3", "Verdict", "W1", "Verdict", "decisions/s vs W1"},
 	{"W4", "Verdict", "W1", "Verdict", "vs W1"},
+	{"W4-http", "Verdict", "W1", "Verdict", "vs W1"},
 }
 
 // runTable prints the results file run.sh wrote as one Markdown table with the ratios, and
