@@ -19,6 +19,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -67,6 +68,9 @@ type Server struct {
 	decisions *decisionCache
 	// decisionsFor is the newest snapshot the decision cache has served (forgetOlder).
 	decisionsFor atomic.Pointer[engine.Snapshot]
+	// forward is the forward-auth core of /v1/forward-auth, shared with the gRPC ext_authz
+	// service (ForwardAuth).
+	forward *forwardauth.Checker
 	// draining is set by Drain: /ready answers 503 while everything else is still served.
 	draining atomic.Bool
 }
@@ -109,6 +113,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/v1/authorize", s.handleAuthorize).Methods(http.MethodPost)
 	r.HandleFunc("/v1/authorize/batch", s.handleAuthorizeBatch).Methods(http.MethodPost)
 	std := newStandardAPIs(s)
+	s.forward = forwardauth.New(forwardauth.Deps{Tokens: s.deps.Tokens, Service: std, MaxTokenBytes: s.cfg.Tokens.MaxTokenBytes})
 	r.HandleFunc(pathEvaluation, std.handleEvaluation).Methods(http.MethodPost)
 	r.HandleFunc(pathEvaluations, std.handleEvaluations).Methods(http.MethodPost)
 	r.HandleFunc(pathSearchSubject, std.handleSearchSubject).Methods(http.MethodPost)
