@@ -106,6 +106,12 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
+	// gRPC ext_authz: plaintext until server.tls lands, when its *tls.Config goes here.
+	stopGRPC, err := startGRPC(ctx, cfg.Server, api, nil, log)
+	if err != nil {
+		return err
+	}
+	defer stopGRPC()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return err

@@ -44,6 +44,16 @@ type Server struct {
 	MaxBatch int `yaml:"max_batch"`
 	// BatchConcurrency bounds how many items of one batch are evaluated at once.
 	BatchConcurrency int `yaml:"batch_concurrency"`
+
+	// GRPCAddr, when set, serves Envoy's gRPC ext_authz API (envoy.service.auth.v3.Authorization)
+	// and the gRPC health service on a listener of its own at this address; empty is off.
+	GRPCAddr string `yaml:"grpc_addr"`
+	// GRPCDryRun makes the gRPC ext_authz API allow every request it would refuse (401, 403),
+	// logging the real answer; an error is still an error status. For trying a policy out.
+	GRPCDryRun bool `yaml:"grpc_dry_run"`
+	// GRPCHeadersToRemove names request headers Envoy removes before an allowed request goes
+	// upstream (authorization, say, so the upstream never sees the token).
+	GRPCHeadersToRemove []string `yaml:"grpc_headers_to_remove"`
 }
 
 // Policy configures where policy comes from and how it is evaluated.

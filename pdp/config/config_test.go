@@ -312,6 +312,11 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "addr with only a port", yaml: "server: {addr: ':19013'}"},
 		{name: "redis_url without a scheme", yaml: "revocation: {store: redis, redis_url: 'localhost:6379'}", want: `revocation.redis_url: "localhost:6379" is not a redis://`},
 		{name: "redis_url with a scheme", yaml: "revocation: {store: redis, redis_url: 'rediss://cache:6380/1'}"},
+		{name: "grpc on", yaml: "server: {grpc_addr: ':9191', grpc_dry_run: true, grpc_headers_to_remove: [Authorization]}"},
+		{name: "grpc_addr not host:port", yaml: "server: {grpc_addr: '9191'}", want: `server.grpc_addr: "9191" is not host:port`},
+		{name: "grpc_addr is addr", yaml: "server: {addr: ':9191', grpc_addr: ':9191'}", want: "server.grpc_addr: \":9191\" is server.addr too"},
+		{name: "pseudo-header to remove", yaml: "server: {grpc_headers_to_remove: [':path']}", want: "server.grpc_headers_to_remove[0]"},
+		{name: "host to remove", yaml: "server: {grpc_headers_to_remove: [authorization, Host]}", want: "server.grpc_headers_to_remove[1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
