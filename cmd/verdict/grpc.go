@@ -16,8 +16,9 @@ import (
 )
 
 // startGRPC serves the gRPC ext_authz API at server.grpc_addr over api's forward-auth core,
-// with TLS when tlsCfg is set. The returned stop drains it within server.shutdown_timeout; with
-// no grpc_addr it does nothing.
+// with TLS when tlsCfg is set. When ctx ends its health service turns NOT_SERVING while checks
+// are still answered (server.shutdown_delay, as /ready); the returned stop then drains it
+// within server.shutdown_timeout. With no grpc_addr it does nothing.
 func startGRPC(ctx context.Context, cfg config.Server, api *httpapi.Server, tlsCfg *tls.Config, log *slog.Logger) (func(), error) {
 	if cfg.GRPCAddr == "" {
 		return func() {}, nil
@@ -28,6 +29,10 @@ func startGRPC(ctx context.Context, cfg config.Server, api *httpapi.Server, tlsC
 	}
 	srv := extauthz.New(extauthz.Config{DryRun: cfg.GRPCDryRun, HeadersToRemove: cfg.GRPCHeadersToRemove},
 		extauthz.Deps{Checker: api.ForwardAuth(), Logger: log, TLS: tlsCfg})
+	go func() {
+		<-ctx.Done()
+		srv.Drain()
+	}()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

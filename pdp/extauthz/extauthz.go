@@ -86,10 +86,15 @@ func New(cfg Config, deps Deps) *Server {
 // Serve serves on ln until Stop.
 func (s *Server) Serve(ln net.Listener) error { return s.grpc.Serve(ln) }
 
-// Stop marks both services NOT_SERVING, then stops accepting and waits for in-flight checks
-// until ctx ends, when it closes every connection.
+// Drain marks both services NOT_SERVING in the health service while checks are still
+// answered, so health-checking clients (Envoy's cluster health checks, Kubernetes' gRPC
+// probes) stop sending before Stop: the first step of a graceful shutdown.
+func (s *Server) Drain() { s.health.Shutdown() }
+
+// Stop drains, then stops accepting and waits for in-flight checks until ctx ends, when it
+// closes every connection.
 func (s *Server) Stop(ctx context.Context) {
-	s.health.Shutdown()
+	s.Drain()
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()
