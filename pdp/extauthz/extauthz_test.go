@@ -110,7 +110,7 @@ func TestCheck(t *testing.T) {
 			rpc: codes.Unauthenticated, http: 401, headers: []string{`WWW-Authenticate: Bearer realm="verdict"`}},
 		{name: "step-up", outcome: forwardauth.Outcome{Status: 401, DecisionID: "d2", Challenge: `Bearer error="insufficient_user_authentication"`},
 			rpc: codes.Unauthenticated, http: 401,
-			headers: []string{`WWW-Authenticate: Bearer error="insufficient_user_authentication"`, "X-Verdict-Decision-Id: d2"},
+			headers:  []string{`WWW-Authenticate: Bearer error="insufficient_user_authentication"`, "X-Verdict-Decision-Id: d2"},
 			metadata: "decision_id=d2"},
 		{name: "dry run allows a deny without a subject", cfg: Config{DryRun: true}, outcome: refused, rpc: codes.OK,
 			headers: []string{"X-Verdict-Decision-Id: d1"}, remove: []string{"x-verdict-subject"},
