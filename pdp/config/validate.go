@@ -273,7 +273,7 @@ func (s *Server) validateGRPC() []error {
 	if s.GRPCAddr != "" {
 		if _, _, err := net.SplitHostPort(s.GRPCAddr); err != nil {
 			errs = append(errs, fmt.Errorf("server.grpc_addr: %q is not host:port (write 127.0.0.1:9191 or :9191)", s.GRPCAddr))
-		} else if s.GRPCAddr == s.Addr {
+		} else if s.GRPCAddr == s.Addr && !strings.HasSuffix(s.Addr, ":0") {
 			errs = append(errs, fmt.Errorf("server.grpc_addr: %q is server.addr too", s.GRPCAddr))
 		}
 	}

@@ -30,6 +30,13 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 )
 
+// streamWorkers is how many goroutines answer checks, each reused from one check to the next.
+// Without them grpc-go starts a goroutine per check, whose stack then grows again through
+// OPA's deep evaluation: a quarter of the server's CPU under load went to copying stacks
+// (docs/performance.md). Checks beyond this many at once get a goroutine of their own, as
+// before. Each idle worker keeps its grown stack (tens of KiB).
+const streamWorkers = 64
+
 // checkMethod is the full gRPC method of a check, the endpoint the decision log records.
 const checkMethod = "/envoy.service.auth.v3.Authorization/Check"
 
@@ -68,7 +75,8 @@ var _ authv3.AuthorizationServer = (*Server)(nil)
 
 // New builds a Server; Serve starts it.
 func New(cfg Config, deps Deps) *Server {
-	var opts []grpc.ServerOption
+	// NumStreamWorkers is experimental in grpc-go; dropping it only costs CPU.
+	opts := []grpc.ServerOption{grpc.NumStreamWorkers(streamWorkers)}
 	if deps.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(deps.TLS)))
 	}
