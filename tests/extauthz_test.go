@@ -1,8 +1,12 @@
 package tests
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +28,12 @@ type checkAnswer struct {
 	decisionID string
 }
 
-// startGRPC starts the standard instance with server.grpc_addr and returns a gRPC ext_authz
-// client and a health client for it.
-func startGRPC(t *testing.T) (*instance, *issuer, authv3.AuthorizationClient, healthpb.HealthClient) {
+// startGRPC starts the standard instance with server.grpc_addr and the other server keys in
+// serverKeys (", key: value" each), and returns a gRPC ext_authz client and a health client.
+func startGRPC(t *testing.T, serverKeys string) (*instance, *issuer, authv3.AuthorizationClient, healthpb.HealthClient) {
 	t.Helper()
 	addr := freeAddr(t)
-	inst, is := startStandard(t, "server: {grpc_addr: '"+addr+"'}")
+	inst, is := startStandard(t, "server: {grpc_addr: '"+addr+"'"+serverKeys+"}")
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +102,7 @@ func checkGRPC(t *testing.T, client authv3.AuthorizationClient, method, path str
 // Envoy's HTTP ext_authz convention and over gRPC ext_authz against one instance: each must
 // get the same status, challenge, reason and subject on both.
 func TestExtAuthzBothTransports(t *testing.T) {
-	inst, is, client, _ := startGRPC(t)
+	inst, is, client, _ := startGRPC(t, "")
 	alice := is.sign(t, is.claims("alice", nil))
 	aliceMFA := is.sign(t, is.claims("alice", map[string]any{"acr": "urn:verdict:mfa"}))
 	bob := is.sign(t, is.claims("bob", nil))
@@ -181,11 +185,66 @@ func TestExtAuthzBothTransports(t *testing.T) {
 // TestExtAuthzHealth: the gRPC health service answers SERVING for the server and for the
 // Authorization service, as Envoy's and Kubernetes' gRPC health checks ask.
 func TestExtAuthzHealth(t *testing.T) {
-	_, _, _, health := startGRPC(t)
+	_, _, _, health := startGRPC(t, "")
 	for _, svc := range []string{"", "envoy.service.auth.v3.Authorization"} {
 		resp, err := health.Check(t.Context(), &healthpb.HealthCheckRequest{Service: svc})
 		if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			t.Errorf("health of %q: %v, %v", svc, resp.GetStatus(), err)
 		}
 	}
+}
+
+// TestExtAuthzDryRun: with server.grpc_dry_run a request the policy denies is let through
+// (OK, no subject header, the would-be status in the metadata), and the decision log records
+// the real decision, a deny, under the gRPC method and the proxy's X-Request-ID.
+func TestExtAuthzDryRun(t *testing.T) {
+	inst, is, client, _ := startGRPC(t, ", grpc_dry_run: true")
+	alice := is.sign(t, is.claims("alice", nil))
+	resp, err := client.Check(t.Context(), &authv3.CheckRequest{Attributes: &authv3.AttributeContext{
+		Request: &authv3.AttributeContext_Request{Http: &authv3.AttributeContext_HttpRequest{
+			Method: "GET", Path: "/records/record-4", Host: "app.test",
+			Headers: map[string]string{"authorization": "Bearer " + alice, "x-request-id": "dry-run-1"},
+		}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := resp.GetOkResponse()
+	meta := resp.GetDynamicMetadata().GetFields()
+	if ok == nil || meta["dry_run_status"].GetNumberValue() != 403 {
+		t.Fatalf("dry run answer %v", resp)
+	}
+	for _, h := range ok.GetHeaders() {
+		if h.GetHeader().GetKey() == "X-Verdict-Subject" {
+			t.Errorf("a dry-run allow sets X-Verdict-Subject")
+		}
+	}
+	rec := waitDecision(t, inst, "dry-run-1")
+	if rec["allow"] != false || rec["path"] != "/envoy.service.auth.v3.Authorization/Check" ||
+		rec["decision_id"] != meta["decision_id"].GetStringValue() {
+		t.Errorf("decision log record %v", rec)
+	}
+}
+
+// waitDecision returns the decision log record with requestID, waiting for the asynchronous
+// log to be written.
+func waitDecision(t *testing.T, inst *instance, requestID string) map[string]any {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		f, err := os.Open(filepath.Join(inst.Dir, "decisions.log"))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["request_id"] == requestID {
+				f.Close()
+				return rec
+			}
+		}
+		f.Close()
+	}
+	t.Fatalf("no decision logged with request id %q", requestID)
+	return nil
 }

@@ -84,8 +84,9 @@ type Service interface {
 	// EnrichResource fills in the resource's properties from the active entity directory.
 	EnrichResource(ctx context.Context, in *engine.Input)
 	// Decide sets the principal and the time on in, evaluates it, then counts and logs the
-	// decision under endpoint. An error is always returned with a deny.
-	Decide(ctx context.Context, endpoint string, p *token.Principal, in *engine.Input) (string, engine.Decision, error)
+	// decision for req (under its Endpoint and request id). An error is always returned with
+	// a deny.
+	Decide(ctx context.Context, req Request, p *token.Principal, in *engine.Input) (string, engine.Decision, error)
 	// Refusal is the HTTP status and WWW-Authenticate challenge of err; a status of 500 or more
 	// means Verdict could not decide.
 	Refusal(err error) (status int, challenge string)
@@ -138,7 +139,7 @@ func (c *Checker) check(ctx context.Context, req Request) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	id, d, err := c.deps.Service.Decide(ctx, req.Endpoint, p, in)
+	id, d, err := c.deps.Service.Decide(ctx, req, p, in)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -42,7 +42,7 @@ func (f *fakeService) EnrichResource(_ context.Context, in *engine.Input) {
 	in.Resource.Properties = map[string]any{"owner": "alice"}
 }
 
-func (f *fakeService) Decide(_ context.Context, _ string, p *token.Principal, in *engine.Input) (string, engine.Decision, error) {
+func (f *fakeService) Decide(_ context.Context, _ Request, p *token.Principal, in *engine.Input) (string, engine.Decision, error) {
 	f.decided = append(f.decided, in)
 	d := engine.Decision{Revision: "r1"}
 	switch in.Resource.ID {

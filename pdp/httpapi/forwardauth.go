@@ -84,11 +84,16 @@ func (a *standardAPIs) EnrichResource(ctx context.Context, in *engine.Input) {
 	}
 }
 
-// Decide sets the principal and the time on in and decides it (forwardauth.Service).
-func (a *standardAPIs) Decide(ctx context.Context, endpoint string, p *token.Principal, in *engine.Input) (string, engine.Decision, error) {
+// Decide sets the principal and the time on in and decides it (forwardauth.Service). A check
+// from another transport (gRPC) has no request id yet: its decision is logged under the
+// proxy's X-Request-ID, as an HTTP one is, or a new id.
+func (a *standardAPIs) Decide(ctx context.Context, req forwardauth.Request, p *token.Principal, in *engine.Input) (string, engine.Decision, error) {
+	if requestID(ctx) == "" {
+		ctx = context.WithValue(ctx, requestIDKey{}, requestIDFrom(req.Header))
+	}
 	ApplyPrincipal(in, p)
 	a.stampTime(in)
-	return a.decide(ctx, endpoint, in)
+	return a.decide(ctx, req.Endpoint, in)
 }
 
 // Refusal maps err as the error writer does (forwardauth.Service).
