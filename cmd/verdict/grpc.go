@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
@@ -19,16 +20,20 @@ import (
 // with TLS when tlsCfg is set. When ctx ends its health service turns NOT_SERVING while checks
 // are still answered (server.shutdown_delay, as /ready); the returned stop then drains it
 // within server.shutdown_timeout. With no grpc_addr it does nothing.
-func startGRPC(ctx context.Context, cfg config.Server, api *httpapi.Server, tlsCfg *tls.Config, log *slog.Logger) (func(), error) {
+func startGRPC(ctx context.Context, cfg config.Server, api *httpapi.Server, tlsCfg *tls.Config, reg prometheus.Registerer,
+	log *slog.Logger) (func(), error) {
 	if cfg.GRPCAddr == "" {
 		return func() {}, nil
+	}
+	srv, err := extauthz.New(extauthz.Config{DryRun: cfg.GRPCDryRun, HeadersToRemove: cfg.GRPCHeadersToRemove},
+		extauthz.Deps{Checker: api.ForwardAuth(), Logger: log, Registry: reg, TLS: tlsCfg})
+	if err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("server.grpc_addr: %w", err)
 	}
-	srv := extauthz.New(extauthz.Config{DryRun: cfg.GRPCDryRun, HeadersToRemove: cfg.GRPCHeadersToRemove},
-		extauthz.Deps{Checker: api.ForwardAuth(), Logger: log, TLS: tlsCfg})
 	go func() {
 		<-ctx.Done()
 		srv.Drain()

@@ -107,7 +107,7 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 		return err
 	}
 	// gRPC ext_authz: plaintext until server.tls lands, when its *tls.Config goes here.
-	stopGRPC, err := startGRPC(ctx, cfg.Server, api, nil, log)
+	stopGRPC, err := startGRPC(ctx, cfg.Server, api, nil, reg, log)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 )
 
@@ -55,8 +57,9 @@ type Config struct {
 
 // Deps are the collaborators of a Server.
 type Deps struct {
-	Checker Checker
-	Logger  *slog.Logger
+	Checker  Checker
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
 	// TLS, when set, is the listener's TLS configuration; nil serves plaintext (for a sidecar
 	// on loopback or a mesh that encrypts).
 	TLS *tls.Config
@@ -65,30 +68,35 @@ type Deps struct {
 // Server serves the ext_authz and health services on one gRPC server.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	cfg    Config
-	deps   Deps
-	grpc   *grpc.Server
-	health *health.Server
+	cfg     Config
+	deps    Deps
+	grpc    *grpc.Server
+	health  *health.Server
+	metrics *metrics
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
 
 // New builds a Server; Serve starts it.
-func New(cfg Config, deps Deps) *Server {
+func New(cfg Config, deps Deps) (*Server, error) {
+	m, err := newMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
+	}
 	// NumStreamWorkers is experimental in grpc-go; dropping it only costs CPU.
-	opts := []grpc.ServerOption{grpc.NumStreamWorkers(streamWorkers)}
+	opts := []grpc.ServerOption{grpc.NumStreamWorkers(streamWorkers), grpc.UnaryInterceptor(m.observe)}
 	if deps.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(deps.TLS)))
 	}
 	cfg.HeadersToRemove = lowerAll(cfg.HeadersToRemove)
-	s := &Server{cfg: cfg, deps: deps, grpc: grpc.NewServer(opts...), health: health.NewServer()}
+	s := &Server{cfg: cfg, deps: deps, grpc: grpc.NewServer(opts...), health: health.NewServer(), metrics: m}
 	authv3.RegisterAuthorizationServer(s.grpc, s)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	s.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 	if cfg.DryRun {
 		deps.Logger.Warn("server.grpc_dry_run is on: the gRPC ext_authz API allows every request the policy refuses")
 	}
-	return s
+	return s, nil
 }
 
 // Serve serves on ln until Stop.

@@ -17,6 +17,8 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -41,6 +43,17 @@ func (f *fakeChecker) Check(_ context.Context, req forwardauth.Request) (forward
 	defer f.mu.Unlock()
 	f.got = append(f.got, req)
 	return f.outcome, f.err
+}
+
+// newServer is New with a discarding logger.
+func newServer(t *testing.T, cfg Config, deps Deps) *Server {
+	t.Helper()
+	deps.Logger = slog.New(slog.DiscardHandler)
+	s, err := New(cfg, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // serve starts s on a loopback listener and returns a client connection to it.
@@ -124,11 +137,16 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeChecker{outcome: tt.outcome, err: tt.err}
-			s := New(tt.cfg, Deps{Checker: f, Logger: slog.New(slog.DiscardHandler)})
+			reg := prometheus.NewRegistry()
+			s := newServer(t, tt.cfg, Deps{Checker: f, Registry: reg})
 			client := authv3.NewAuthorizationClient(serve(t, s, insecure.NewCredentials()))
 			resp, err := client.Check(t.Context(), checkRequest(map[string]string{"authorization": "Bearer x"}))
 			if got := status.Code(err); got != tt.code {
 				t.Fatalf("gRPC status %v (%v), want %v", got, err, tt.code)
+			}
+			var m dto.Metric
+			if err := s.metrics.requests.WithLabelValues(checkMethod, tt.code.String()).Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+				t.Errorf("verdict_grpc_requests_total{code=%q} = %v (%v), want 1", tt.code, m.GetCounter().GetValue(), err)
 			}
 			if err != nil {
 				return
@@ -199,7 +217,7 @@ func TestHealthAndTLS(t *testing.T) {
 	ts.StartTLS() // for its certificate (127.0.0.1), not to serve
 	defer ts.Close()
 	f := &fakeChecker{outcome: forwardauth.Outcome{Allowed: true, Status: 200, Subject: "alice"}}
-	s := New(Config{}, Deps{Checker: f, Logger: slog.New(slog.DiscardHandler),
+	s := newServer(t, Config{}, Deps{Checker: f, Registry: prometheus.NewRegistry(),
 		TLS: &tls.Config{Certificates: ts.TLS.Certificates, MinVersion: tls.VersionTLS12}})
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())

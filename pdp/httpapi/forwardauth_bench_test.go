@@ -14,6 +14,7 @@ import (
 	"time"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
@@ -32,16 +33,20 @@ func checkRequest() *authv3.CheckRequest {
 	}}
 }
 
-// newExtAuthz is the gRPC ext_authz service over a test server's forward-auth core.
-func newExtAuthz() *extauthz.Server {
-	s := newTestServer(&testing.T{}, nil)
-	return extauthz.New(extauthz.Config{}, extauthz.Deps{Checker: s.ForwardAuth(), Logger: slog.New(slog.DiscardHandler)})
+// newExtAuthz is the gRPC ext_authz service over s's forward-auth core.
+func newExtAuthz(b *testing.B, s *Server) *extauthz.Server {
+	g, err := extauthz.New(extauthz.Config{}, extauthz.Deps{Checker: s.ForwardAuth(), Logger: slog.New(slog.DiscardHandler),
+		Registry: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
 }
 
 // BenchmarkCheck is BenchmarkForwardAuth's question through the gRPC ext_authz service's Check
 // method in-process: the forward-auth core and the CheckResponse, without the gRPC transport.
 func BenchmarkCheck(b *testing.B) {
-	g := newExtAuthz()
+	g := newExtAuthz(b, newTestServer(&testing.T{}, nil))
 	req := checkRequest()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -55,7 +60,7 @@ func BenchmarkCheck(b *testing.B) {
 // BenchmarkCheckWire is BenchmarkCheck with the protobuf decoding of the request and encoding
 // of the answer that the gRPC transport adds per call (HTTP/2 framing aside).
 func BenchmarkCheckWire(b *testing.B) {
-	g := newExtAuthz()
+	g := newExtAuthz(b, newTestServer(&testing.T{}, nil))
 	wire, err := proto.Marshal(checkRequest())
 	if err != nil {
 		b.Fatal(err)
@@ -111,7 +116,7 @@ func BenchmarkForwardAuthLoopback(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		g := extauthz.New(extauthz.Config{}, extauthz.Deps{Checker: s.ForwardAuth(), Logger: slog.New(slog.DiscardHandler)})
+		g := newExtAuthz(b, s)
 		go func() { _ = g.Serve(ln) }()
 		defer g.Stop(context.Background())
 		conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
