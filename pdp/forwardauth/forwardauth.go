@@ -2,9 +2,10 @@
 // request it holds may pass, and Check answers from the bearer token, the bundle's route rules
 // and the policy. The HTTP endpoint /v1/forward-auth (nginx, Traefik, Envoy's HTTP ext_authz)
 // and the gRPC ext_authz service (Envoy, Istio, Contour) are thin adapters over the one
-// Checker, so both refuse the same paths and reach the same decisions. It verifies tokens
-// through a Verifier and decides through the Service its caller provides (httpapi's service
-// step: the decision, its count and its log record); it knows nothing of HTTP servers or gRPC.
+// Checker, so both refuse the same paths and reach the same decisions. It verifies tokens and
+// decides through the Service its caller provides (httpapi's service step: token
+// verification, the decision, its count and its log record); it knows nothing of HTTP servers
+// or gRPC.
 package forwardauth
 
 import (
@@ -15,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
-	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -71,14 +71,12 @@ type Outcome struct {
 	Refusal    error
 }
 
-// Verifier verifies access tokens.
-type Verifier interface {
-	Verify(ctx context.Context, raw string) (*token.Principal, error)
-}
-
-// Service is the service step the Checker runs through: the active bundle's data, the
-// decision with its count and log record, and the one error taxonomy.
+// Service is the service step the Checker runs through: token verification, the active
+// bundle's data, the decision with its count and log record, and the one error taxonomy.
 type Service interface {
+	// Principal verifies the bearer token of h (RFC 6750), with everything the transports
+	// apply to a verified principal.
+	Principal(ctx context.Context, h http.Header) (*token.Principal, error)
 	// Routes returns the route table of the active policy.
 	Routes(ctx context.Context) (*Routes, error)
 	// EnrichResource fills in the resource's properties from the active entity directory.
@@ -94,10 +92,7 @@ type Service interface {
 
 // Deps are the collaborators of a Checker.
 type Deps struct {
-	Tokens  Verifier
 	Service Service
-	// MaxTokenBytes bounds a bearer token; <= 0 means the default.
-	MaxTokenBytes int
 }
 
 // Checker answers forward-auth checks.
@@ -126,12 +121,7 @@ func (c *Checker) Check(ctx context.Context, req Request) (Outcome, error) {
 }
 
 func (c *Checker) check(ctx context.Context, req Request) (Outcome, error) {
-	stage.Enter(stage.Token)
-	raw, err := token.BearerToken(req.Header, c.deps.MaxTokenBytes)
-	if err != nil {
-		return Outcome{}, err
-	}
-	p, err := c.deps.Tokens.Verify(ctx, raw)
+	p, err := c.deps.Service.Principal(ctx, req.Header)
 	if err != nil {
 		return Outcome{}, err
 	}

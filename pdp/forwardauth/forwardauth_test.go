@@ -10,10 +10,18 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
-// fakeVerifier accepts "good" as alice and is out of reach for "offline".
-type fakeVerifier struct{}
+// fakeService routes GET /records/{id} to read record and decides from the resource id; it
+// accepts the bearer token "good" as alice and is out of reach for "offline".
+type fakeService struct {
+	routesErr error
+	decided   []*engine.Input
+}
 
-func (fakeVerifier) Verify(_ context.Context, raw string) (*token.Principal, error) {
+func (f *fakeService) Principal(_ context.Context, h http.Header) (*token.Principal, error) {
+	raw, err := token.BearerToken(h, 0)
+	if err != nil {
+		return nil, err
+	}
 	switch raw {
 	case "good":
 		return &token.Principal{Subject: "alice"}, nil
@@ -22,12 +30,6 @@ func (fakeVerifier) Verify(_ context.Context, raw string) (*token.Principal, err
 	default:
 		return nil, token.ErrInvalidToken
 	}
-}
-
-// fakeService routes GET /records/{id} to read record and decides from the resource id.
-type fakeService struct {
-	routesErr error
-	decided   []*engine.Input
 }
 
 func (f *fakeService) Routes(context.Context) (*Routes, error) {
@@ -104,7 +106,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := &fakeService{routesErr: tt.routesErr}
-			c := New(Deps{Tokens: fakeVerifier{}, Service: svc})
+			c := New(Deps{Service: svc})
 			h := http.Header{}
 			if tt.auth != "" {
 				h.Set("Authorization", tt.auth)

@@ -64,6 +64,11 @@ func envoyTarget(r *http.Request) (method, uri string) {
 // decisions and decision log.
 func (s *Server) ForwardAuth() *forwardauth.Checker { return s.forward }
 
+// Principal verifies the bearer token of h as every API does (forwardauth.Service).
+func (a *standardAPIs) Principal(ctx context.Context, h http.Header) (*token.Principal, error) {
+	return a.verify(ctx, h)
+}
+
 // Routes returns the route table of the active policy (forwardauth.Service).
 func (a *standardAPIs) Routes(ctx context.Context) (*forwardauth.Routes, error) {
 	data, err := a.current(ctx)

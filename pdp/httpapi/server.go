@@ -113,7 +113,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/v1/authorize", s.handleAuthorize).Methods(http.MethodPost)
 	r.HandleFunc("/v1/authorize/batch", s.handleAuthorizeBatch).Methods(http.MethodPost)
 	std := newStandardAPIs(s)
-	s.forward = forwardauth.New(forwardauth.Deps{Tokens: s.deps.Tokens, Service: std, MaxTokenBytes: s.cfg.Tokens.MaxTokenBytes})
+	s.forward = forwardauth.New(forwardauth.Deps{Service: std})
 	r.HandleFunc(pathEvaluation, std.handleEvaluation).Methods(http.MethodPost)
 	r.HandleFunc(pathEvaluations, std.handleEvaluations).Methods(http.MethodPost)
 	r.HandleFunc(pathSearchSubject, std.handleSearchSubject).Methods(http.MethodPost)
