@@ -9,7 +9,7 @@ FUZZTIME ?= 50000x
 # configured server.addr (127.0.0.1:8181 by default).
 ADDR ?=
 
-.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load bench-load token-memory clean
+.PHONY: all build run test test-unit test-rego test-e2e fuzz bundle lint bench bench-memory load load-extauthz bench-load token-memory clean
 
 all: build
 
@@ -68,6 +68,11 @@ bench-memory:
 # A bounded load run (10 s) against a development server on a free loopback port.
 load: build
 	tests/load/run.sh $(abspath $(BIN)) 10s 16
+
+# Forward auth over HTTP (Envoy's HTTP ext_authz convention) and over gRPC ext_authz, 10 s each.
+load-extauthz: build
+	tests/load/run.sh $(abspath $(BIN)) 10s 16 -api forward-auth
+	tests/load/run.sh $(abspath $(BIN)) 10s 16 -api grpc
 
 # Memory under many distinct tokens (docs/performance.md): 200,000 tokens of about 400 bytes,
 # then 40,000 of about 6 KB, each presented once to a fresh development server; a few minutes.

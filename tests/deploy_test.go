@@ -166,6 +166,15 @@ func TestDeployYAML(t *testing.T) {
 				t.Errorf("ext_authz %v", authz)
 			}
 		}},
+		{name: "envoy grpc", file: "envoy/envoy-grpc.yaml", check: func(t *testing.T, docs []map[string]any) {
+			chain := lookup(t, docs[0], "static_resources")["listeners"].([]any)[0].(map[string]any)["filter_chains"].([]any)[0].(map[string]any)
+			hcm := chain["filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+			authz := hcm["http_filters"].([]any)[0].(map[string]any)["typed_config"].(map[string]any)
+			if authz["failure_mode_allow"] != false || lookup(t, authz, "grpc_service", "envoy_grpc")["cluster_name"] != "verdict_grpc" {
+				t.Errorf("ext_authz %v", authz)
+			}
+		}},
+		{name: "istio", file: "istio/authorization-policy.yaml", check: checkIstio},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +199,44 @@ func TestDeployYAML(t *testing.T) {
 			tt.check(t, docs)
 		})
 	}
+}
+
+// checkIstio checks that the AuthorizationPolicy sends requests to a CUSTOM provider that
+// mesh-config.yaml defines as Verdict's gRPC ext_authz port in deploy/kubernetes.
+func checkIstio(t *testing.T, docs []map[string]any) {
+	spec := lookup(t, docs[0], "spec")
+	if docs[0]["kind"] != "AuthorizationPolicy" || spec["action"] != "CUSTOM" {
+		t.Fatalf("policy %v", docs[0])
+	}
+	provider := lookup(t, spec, "provider")["name"]
+	raw, err := os.ReadFile("../deploy/istio/mesh-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm map[string]any
+	if err := yaml.Unmarshal(raw, &cm); err != nil {
+		t.Fatal(err)
+	}
+	var mesh struct {
+		ExtensionProviders []struct {
+			Name string `yaml:"name"`
+			Grpc *struct {
+				Service  string `yaml:"service"`
+				Port     int    `yaml:"port"`
+				FailOpen bool   `yaml:"failOpen"`
+			} `yaml:"envoyExtAuthzGrpc"`
+		} `yaml:"extensionProviders"`
+	}
+	if err := yaml.Unmarshal([]byte(lookup(t, cm, "data")["mesh"].(string)), &mesh); err != nil {
+		t.Fatalf("mesh: %v", err)
+	}
+	for _, p := range mesh.ExtensionProviders {
+		if p.Name == provider && p.Grpc != nil && p.Grpc.Port == 9191 && !p.Grpc.FailOpen &&
+			strings.HasPrefix(p.Grpc.Service, "verdict.") {
+			return
+		}
+	}
+	t.Errorf("no gRPC extension provider %q on verdict:9191 failing closed in %+v", provider, mesh)
 }
 
 // checkKubernetes runs `verdict check-config` on the ConfigMap's verdict.yaml, with the

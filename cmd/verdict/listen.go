@@ -20,18 +20,20 @@ type listener struct {
 	ln   net.Listener
 }
 
-// openListeners opens the public listener at server.addr and, when server.admin_addr is set,
-// the admin listener, both over TLS when server.tls is set. The admin listener asks for no
-// client certificate: probes and metrics scrapers do not have one, and its endpoints are
-// authenticated by admin API keys.
-func openListeners(cfg config.Server, api *httpapi.Server, log *slog.Logger) ([]listener, error) {
-	var tc *tls.Config
-	if cfg.TLS != nil {
-		var err error
-		if tc, err = servertls.New(*cfg.TLS, servertls.Deps{Logger: log, Now: time.Now}); err != nil {
-			return nil, err
-		}
+// serverTLS is the TLS configuration of server.tls, shared by the HTTP and gRPC listeners;
+// nil when server.tls is not set.
+func serverTLS(cfg config.Server, log *slog.Logger) (*tls.Config, error) {
+	if cfg.TLS == nil {
+		return nil, nil
 	}
+	return servertls.New(*cfg.TLS, servertls.Deps{Logger: log, Now: time.Now})
+}
+
+// openListeners opens the public listener at server.addr and, when server.admin_addr is set,
+// the admin listener, both over TLS when tc is set (serverTLS). The admin listener asks for
+// no client certificate: probes and metrics scrapers do not have one, and its endpoints are
+// authenticated by admin API keys.
+func openListeners(cfg config.Server, tc *tls.Config, api *httpapi.Server, log *slog.Logger) ([]listener, error) {
 	public, err := listen(cfg.Addr, tc)
 	if err != nil {
 		return nil, err

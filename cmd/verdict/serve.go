@@ -119,7 +119,17 @@ func serve(ctx context.Context, cfg config.Config, devKey *token.DevKey, log *sl
 	if err != nil {
 		return err
 	}
-	listeners, err := openListeners(cfg.Server, api, log)
+	tc, err := serverTLS(cfg.Server, log)
+	if err != nil {
+		return err
+	}
+	// gRPC ext_authz, with the same TLS settings as the HTTP API.
+	stopGRPC, err := startGRPC(ctx, cfg.Server, api, tc, reg, log)
+	if err != nil {
+		return err
+	}
+	defer stopGRPC()
+	listeners, err := openListeners(cfg.Server, tc, api, log)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,15 @@ type Server struct {
 	CORS *CORS `yaml:"cors"`
 	// RateLimit, when set, bounds the requests of each client.
 	RateLimit *RateLimit `yaml:"rate_limit"`
+	// GRPCAddr, when set, serves Envoy's gRPC ext_authz API (envoy.service.auth.v3.Authorization)
+	// and the gRPC health service on a listener of its own at this address; empty is off.
+	GRPCAddr string `yaml:"grpc_addr"`
+	// GRPCDryRun makes the gRPC ext_authz API allow every request it would refuse (401, 403),
+	// logging the real answer; an error is still an error status. For trying a policy out.
+	GRPCDryRun bool `yaml:"grpc_dry_run"`
+	// GRPCHeadersToRemove names request headers Envoy removes before an allowed request goes
+	// upstream (authorization, say, so the upstream never sees the token).
+	GRPCHeadersToRemove []string `yaml:"grpc_headers_to_remove"`
 }
 
 // TLS configures the listeners' certificate and, optionally, client certificates.

@@ -301,6 +301,11 @@ func TestValidatePolicy(t *testing.T) {
 		{name: "watch with the built-in bundle", yaml: "policy: {watch: true}", want: "policy.watch: needs policy.bundle to be a directory or a .tar.gz file"},
 		{name: "watch with a url", yaml: "policy: {bundle: https://bundles.example/v.tar.gz, watch: true}", want: "policy.watch: needs policy.bundle"},
 		{name: "redis_url with a scheme", yaml: "revocation: {store: redis, redis_url: 'rediss://cache:6380/1'}"},
+		{name: "grpc on", yaml: "server: {grpc_addr: ':9191', grpc_dry_run: true, grpc_headers_to_remove: [Authorization]}"},
+		{name: "grpc_addr not host:port", yaml: "server: {grpc_addr: '9191'}", want: `server.grpc_addr: "9191" is not host:port`},
+		{name: "grpc_addr is addr", yaml: "server: {addr: ':9191', grpc_addr: ':9191'}", want: "server.grpc_addr: \":9191\" is server.addr too"},
+		{name: "pseudo-header to remove", yaml: "server: {grpc_headers_to_remove: [':path']}", want: "server.grpc_headers_to_remove[0]"},
+		{name: "host to remove", yaml: "server: {grpc_headers_to_remove: [authorization, Host]}", want: "server.grpc_headers_to_remove[1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

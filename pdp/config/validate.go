@@ -40,6 +40,7 @@ func (c *Config) Validate() error {
 	if c.Server.MaxBatch <= 0 || c.Server.BatchConcurrency <= 0 {
 		add("server.max_batch and server.batch_concurrency: must be positive")
 	}
+	errs = append(errs, c.Server.validateGRPC()...)
 	if strings.HasPrefix(c.Policy.Entrypoint, "/") || strings.Contains(c.Policy.Entrypoint, ".") {
 		add("policy.entrypoint: %q must be a slash-separated rule path like verdict/authz/decision", c.Policy.Entrypoint)
 	}
@@ -303,4 +304,22 @@ func (c *Config) Warnings() []string {
 		w = append(w, "decision_log.http.url is plain http: decision records, which hold verified claims, and the bearer token travel unencrypted")
 	}
 	return w
+}
+
+// validateGRPC checks the gRPC ext_authz keys.
+func (s *Server) validateGRPC() []error {
+	var errs []error
+	if s.GRPCAddr != "" {
+		if _, _, err := net.SplitHostPort(s.GRPCAddr); err != nil {
+			errs = append(errs, fmt.Errorf("server.grpc_addr: %q is not host:port (write 127.0.0.1:9191 or :9191)", s.GRPCAddr))
+		} else if s.GRPCAddr == s.Addr && !strings.HasSuffix(s.Addr, ":0") {
+			errs = append(errs, fmt.Errorf("server.grpc_addr: %q is server.addr too", s.GRPCAddr))
+		}
+	}
+	for i, h := range s.GRPCHeadersToRemove {
+		if h == "" || strings.HasPrefix(h, ":") || strings.EqualFold(h, "host") || strings.ContainsAny(h, " \t:") {
+			errs = append(errs, fmt.Errorf("server.grpc_headers_to_remove[%d]: %q is not a header Envoy can remove", i, h))
+		}
+	}
+	return errs
 }

@@ -144,12 +144,18 @@ func nativeResponse(id string, d engine.Decision) authorizeResponse {
 
 // principal verifies the request's bearer token.
 func (s *Server) principal(r *http.Request) (*token.Principal, error) {
+	return s.verify(r.Context(), r.Header)
+}
+
+// verify verifies the bearer token of h: the service step's token check, for every API and
+// for forward auth over either transport (Principal).
+func (s *Server) verify(ctx context.Context, h http.Header) (*token.Principal, error) {
 	stage.Enter(stage.Token)
-	raw, err := token.BearerToken(r.Header, s.cfg.Tokens.MaxTokenBytes)
+	raw, err := token.BearerToken(h, s.cfg.Tokens.MaxTokenBytes)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.deps.Tokens.Verify(r.Context(), raw)
+	p, err := s.deps.Tokens.Verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}

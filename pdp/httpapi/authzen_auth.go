@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -36,7 +35,7 @@ type scopeError struct{ scope string }
 func (e *scopeError) Error() string { return fmt.Sprintf("token lacks scope %q", e.scope) }
 
 func (e *scopeError) challenge() string {
-	return fmt.Sprintf(`Bearer realm="verdict", error="insufficient_scope", scope=%s`, quoteParam(e.scope))
+	return fmt.Sprintf(`Bearer realm="verdict", error="insufficient_scope", scope=%s`, token.QuoteParam(e.scope))
 }
 
 // apiKeyError is a missing or refused API key; name says which key ("admin API key"), so the
@@ -156,34 +155,9 @@ func (a *pepAuth) checkClientCert(r *http.Request) error {
 // each a space-separated string or an array of strings.
 func scopes(p *token.Principal) []string {
 	for _, v := range []any{p.Properties["scopes"], p.Claims["scope"], p.Claims["scp"]} {
-		if list := stringList(v); len(list) > 0 {
+		if list := token.ListClaim(v); len(list) > 0 {
 			return list
 		}
 	}
 	return nil
-}
-
-// stringList reads a space-separated string or an array of strings.
-func stringList(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return strings.Fields(v)
-	case []string:
-		return v
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	default:
-		return nil
-	}
-}
-
-// quoteParam quotes an auth-param value (RFC 9110 §5.6.4 quoted-string).
-func quoteParam(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

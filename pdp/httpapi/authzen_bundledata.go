@@ -8,20 +8,18 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 )
 
-// routesPath is where forward auth finds its route table in the active bundle (docs/api.md
-// describes the shape; the entity directory is at bundledata.DirectoryPath). Both are
+// bundleData is what the standard APIs read from one snapshot's data: forward auth's route
+// table (forwardauth.RoutesPath) and the entity directory (bundledata.DirectoryPath), both
 // optional: without routes forward auth denies everything, without a directory searches find
-// nothing and no entity is enriched.
-const routesPath = "verdict/routes"
-
-// bundleData is what the standard APIs read from one snapshot's data. Each part carries its
+// nothing and no entity is enriched. Each part carries its
 // own error so a malformed route table does not break AuthZEN, nor a malformed directory
 // forward auth.
 type bundleData struct {
 	snap     *engine.Snapshot
-	routes   []routeRule
+	routes   *forwardauth.Routes
 	routeErr error
 	dir      *directory
 	dirErr   error
@@ -45,7 +43,7 @@ func (c *bundleDataCache) load(ctx context.Context, snap *engine.Snapshot) *bund
 		return d
 	}
 	d := &bundleData{snap: snap}
-	d.routes, d.routeErr = readRoutes(ctx, snap)
+	d.routes, d.routeErr = forwardauth.ReadRoutes(ctx, snap)
 	d.dir, d.dirErr = readDirectory(ctx, snap)
 	if settled(d.routeErr) && settled(d.dirErr) {
 		c.cur.Store(d)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
@@ -40,7 +39,7 @@ func BenchmarkAuthorizeDecisionLog(b *testing.B) {
 				})
 				tok := f.token(b, nil)
 				b.ReportAllocs()
-				cpu := processCPU(b)
+				cpu := processCPU()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						if rec := f.post(tok, readInternal); rec.Code != 200 {
@@ -52,20 +51,11 @@ func BenchmarkAuthorizeDecisionLog(b *testing.B) {
 				b.StopTimer()
 				// The log's encoder and uploader, and the receiver, run beside the handlers:
 				// the process's CPU time is what the sink costs, not the handlers' wall time.
-				b.ReportMetric(float64(processCPU(b)-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 				if st := f.srv.deps.DecisionLog.Stats(); st.Dropped+st.WriteErrors > 0 {
 					b.Logf("decision log lost %d records", st.Dropped+st.WriteErrors)
 				}
 			})
 		}
 	}
-}
-
-// processCPU is the CPU time (user and system) the process has used, in nanoseconds.
-func processCPU(b *testing.B) int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -69,7 +70,7 @@ type apiError struct {
 func classify(err error) apiError {
 	var reqErr *requestError
 	var scopeErr *scopeError
-	var stepUp *stepUpError
+	var stepUp *forwardauth.StepUpError
 	var tooLarge *responseTooLargeError
 	var keyErr *apiKeyError
 	var limited *rateLimitedError
@@ -89,12 +90,12 @@ func classify(err error) apiError {
 			challenge: scopeErr.challenge()}
 	case errors.As(err, &stepUp):
 		return apiError{status: http.StatusUnauthorized, code: CodeStepUpRequired, message: "step-up authentication is required",
-			challenge: stepUp.challenge()}
-	case errors.Is(err, errNoRoute):
+			challenge: stepUp.Challenge()}
+	case errors.Is(err, forwardauth.ErrNoRoute):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied: no route rule matches the request"}
-	case errors.Is(err, errPolicyDenied):
+	case errors.Is(err, forwardauth.ErrPolicyDenied):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: "access denied by the policy"}
-	case errors.Is(err, errAccessDenied):
+	case errors.Is(err, forwardauth.ErrAccessDenied):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied,
 			message: "access denied: the original request is missing, ambiguous or has a path Verdict refuses"}
 	case errors.Is(err, engine.ErrInvalidPath):
@@ -159,7 +160,7 @@ func classify(err error) apiError {
 
 // invalidTokenChallenge is the RFC 6750 challenge of a refused credential, saying why.
 func invalidTokenChallenge(why string) string {
-	return `Bearer realm="verdict", error="invalid_token", error_description=` + quoteParam(why)
+	return `Bearer realm="verdict", error="invalid_token", error_description=` + token.QuoteParam(why)
 }
 
 // tokenRefusals says why a token was refused, one fixed sentence per reason, first match

@@ -24,13 +24,18 @@ const maxRequestIDLen = 128
 // withRequestID echoes a well-formed X-Request-ID or generates one, and puts it in the context.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
-		if !validRequestID(id) {
-			id = newID()
-		}
+		id := requestIDFrom(r.Header)
 		w.Header().Set("X-Request-ID", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
 	})
+}
+
+// requestIDFrom is the well-formed X-Request-ID of h, or a new id.
+func requestIDFrom(h http.Header) string {
+	if id := h.Get("X-Request-ID"); validRequestID(id) {
+		return id
+	}
+	return newID()
 }
 
 func requestID(ctx context.Context) string {

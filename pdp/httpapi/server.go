@@ -21,6 +21,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/decisioncache"
 	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/forwardauth"
 	"github.com/verdict-pdp/verdict/pdp/ratelimit"
 	"github.com/verdict-pdp/verdict/pdp/stage"
 	"github.com/verdict-pdp/verdict/pdp/token"
@@ -78,6 +79,9 @@ type Server struct {
 	decisions *decisionCache
 	// decisionsFor is the newest snapshot the decision cache has served (forgetOlder).
 	decisionsFor atomic.Pointer[engine.Snapshot]
+	// forward is the forward-auth core of /v1/forward-auth, shared with the gRPC ext_authz
+	// service (ForwardAuth).
+	forward *forwardauth.Checker
 	// draining is set by Drain: /ready answers 503 while everything else is still served.
 	draining atomic.Bool
 	// admin routes the operators' endpoints: router itself, or a router of its own when
@@ -157,6 +161,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/v1/authorize", s.handleAuthorize).Methods(http.MethodPost)
 	r.HandleFunc("/v1/authorize/batch", s.handleAuthorizeBatch).Methods(http.MethodPost)
 	std := newStandardAPIs(s)
+	s.forward = forwardauth.New(forwardauth.Deps{Service: std})
 	r.HandleFunc(pathEvaluation, std.handleEvaluation).Methods(http.MethodPost)
 	r.HandleFunc(pathEvaluations, std.handleEvaluations).Methods(http.MethodPost)
 	r.HandleFunc(pathSearchSubject, std.handleSearchSubject).Methods(http.MethodPost)

@@ -64,3 +64,30 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// QuoteParam quotes an auth-param value of a WWW-Authenticate challenge (RFC 9110 §5.6.4
+// quoted-string).
+func QuoteParam(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// ListClaim reads a list-valued claim or obligation member given as a space-separated string
+// (as scope is) or as an array of strings; anything else is no list.
+func ListClaim(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return strings.Fields(v)
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	default:
+		return nil
+	}
+}

@@ -4,6 +4,10 @@
 //
 //	go run ./tests/load -url http://127.0.0.1:8181 -token "$TOKEN" -duration 10s -concurrency 16
 //
+// -api forward-auth asks /v1/forward-auth instead (GET of -path, appended as Envoy's HTTP
+// ext_authz does), and -api grpc the gRPC ext_authz API at -grpc-addr with the same question
+// on one HTTP/2 connection, as an Envoy worker does: `make load-extauthz` runs the two side by side.
+//
 // With -distinct N it presents N distinct tokens instead, each once, minted with the
 // development key under -dev-dir (padded to about -token-bytes), and then prints the server's
 // memory (of process -pid) and verified-token cache: `make token-memory` measures what many
@@ -24,6 +28,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/verdict-pdp/verdict/tests/loadclient"
 )
 
@@ -41,14 +49,26 @@ func main() {
 	flag.IntVar(&d.n, "distinct", 0, "present this many distinct tokens, each once, instead of -token")
 	flag.IntVar(&d.bytes, "token-bytes", 400, "with -distinct, the approximate length of each token")
 	flag.StringVar(&d.devDir, "dev-dir", "", "with -distinct, the server's working directory (its dev key is in .verdict/)")
-	flag.IntVar(&d.pid, "pid", 0, "with -distinct, the server's process id, for its memory")
+	flag.IntVar(&d.pid, "pid", 0, "the server's process id, for its CPU time per request (and with -distinct its memory)")
+	api := flag.String("api", "authorize", "what to ask: authorize, forward-auth or grpc")
+	grpcAddr := flag.String("grpc-addr", "", "with -api grpc, the server's server.grpc_addr")
+	path := flag.String("path", "/documents/doc-1", "with -api forward-auth or grpc, the original path (GET)")
 	flag.Parse()
 	if *tok == "" {
 		fmt.Fprintln(os.Stderr, "load: -token is required")
 		os.Exit(2)
 	}
-	endpoint := *url + "/v1/authorize"
-	if err := probe(endpoint, *tok, []byte(*body)); err != nil {
+	send, err := sender(*api, *url, *grpcAddr, *path, []byte(*body), *concurrency)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
+	if *api == "authorize" {
+		err = probe(*url+"/v1/authorize", *tok, []byte(*body))
+	} else if err = send(context.Background(), *tok); err == nil {
+		fmt.Println("probe: allowed")
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -61,12 +81,16 @@ func main() {
 		}
 		*maxRequests = d.n
 	}
-	res, err := run(endpoint, tokens, []byte(*body), *duration, *concurrency, *maxRequests)
+	cpu0 := cpuTime(d.pid)
+	res, err := run(send, tokens, *duration, *concurrency, *maxRequests)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 	res.print(os.Stdout, *concurrency)
+	if cpu := cpuTime(d.pid) - cpu0; cpu > 0 && len(res.latencies) > 0 {
+		fmt.Printf("server CPU: %s, %s per request\n", cpu, (cpu / time.Duration(len(res.latencies))).Round(time.Microsecond))
+	}
 	if d.n > 0 {
 		if err := d.report(os.Stdout, *url); err != nil {
 			fmt.Fprintln(os.Stderr, "load:", err)
@@ -84,9 +108,36 @@ type result struct {
 	elapsed   time.Duration
 }
 
-// run sends requests until duration ends or maxRequests are sent; request i presents tokens(i).
-func run(url string, tokens func(int64) (string, error), body []byte, duration time.Duration, concurrency, maxRequests int) (result, error) {
+// sender is the request of -api, with token the bearer token.
+func sender(api, url, grpcAddr, path string, body []byte, concurrency int) (func(context.Context, string) error, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Second}
+	switch api {
+	case "authorize":
+		endpoint := url + "/v1/authorize"
+		return func(ctx context.Context, tok string) error {
+			return loadclient.Authorize(ctx, client, endpoint, tok, body)
+		}, nil
+	case "forward-auth":
+		endpoint := url + "/v1/forward-auth" + path
+		return func(ctx context.Context, tok string) error {
+			return loadclient.ForwardAuth(ctx, client, endpoint, tok)
+		}, nil
+	case "grpc":
+		conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return nil, err
+		}
+		authz := authv3.NewAuthorizationClient(conn)
+		return func(ctx context.Context, tok string) error {
+			return loadclient.Check(ctx, authz, path, tok)
+		}, nil
+	default:
+		return nil, fmt.Errorf("-api %q: want authorize, forward-auth or grpc", api)
+	}
+}
+
+// run sends requests until duration ends or maxRequests are sent; request i presents tokens(i).
+func run(send func(context.Context, string) error, tokens func(int64) (string, error), duration time.Duration, concurrency, maxRequests int) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 	var (
@@ -107,9 +158,11 @@ func run(url string, tokens func(int64) (string, error), body []byte, duration t
 				t0 := time.Now()
 				tok, err := tokens(i)
 				if err == nil {
-					err = loadclient.Authorize(ctx, client, url, tok, body)
+					err = send(ctx, tok)
 				}
-				if ctx.Err() != nil {
+				// On a busy machine the context's timer may fire late: gRPC already fails calls
+				// past the deadline, which are the run's end, not failures.
+				if deadline, _ := ctx.Deadline(); ctx.Err() != nil || !time.Now().Before(deadline) {
 					break
 				}
 				if err != nil {
@@ -138,7 +191,8 @@ func run(url string, tokens func(int64) (string, error), body []byte, duration t
 }
 
 // probe sends one request and prints the decision, so a run that only measures denials or
-// errors (a stale token, a changed policy) shows at once.
+// errors (a stale token, a changed policy) shows at once; -api forward-auth and grpc send one
+// of their own requests instead, which must be allowed.
 func probe(url, tok string, body []byte) error {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {

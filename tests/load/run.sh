@@ -8,7 +8,8 @@
 # server's "verdict serving" log line. Every wait is bounded, and the server is stopped on exit,
 # killed if it has not stopped within 10 seconds. Arguments after the third go to tests/load
 # (such as -distinct 200000 -token-bytes 400, with the server's directory and pid filled in);
-# the environment (GOGC, GOMEMLIMIT, VERDICT_*) reaches the server.
+# the environment (GOGC, GOMEMLIMIT, VERDICT_*) reaches the server. The server also serves gRPC
+# ext_authz on a free loopback port, passed on as -grpc-addr for -api grpc.
 set -euo pipefail
 bin=$(cd "$(dirname "${1:?verdict binary}")" && pwd)/$(basename "$1")
 duration=${2:-10s}
@@ -24,7 +25,7 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-(cd "$work" && exec env VERDICT_DECISION_LOG_SINK=none "$bin" serve --dev --addr 127.0.0.1:0 >server.log 2>&1) &
+(cd "$work" && exec env VERDICT_DECISION_LOG_SINK=none VERDICT_SERVER_GRPC_ADDR=127.0.0.1:0 "$bin" serve --dev --addr 127.0.0.1:0 >server.log 2>&1) &
 pid=$!
 
 addr=
@@ -40,7 +41,8 @@ if [ -z "$addr" ]; then
 	exit 1
 fi
 
+grpc_addr=$(sed -n 's/.*"msg":"verdict serving gRPC ext_authz","addr":"\([^"]*\)".*/\1/p' "$work/server.log" | head -n 1)
 token=$(cd "$work" && "$bin" token mint --sub alice --roles editor --tenant acme --scopes document:read \
 	--claims '{"amr":["pwd","otp"]}' --ttl 10m)
 go run ./tests/load -url "http://$addr" -token "$token" -duration "$duration" -concurrency "$concurrency" \
-	-dev-dir "$work" -pid "$pid" "${@:4}"
+	-grpc-addr "$grpc_addr" -dev-dir "$work" -pid "$pid" "${@:4}"

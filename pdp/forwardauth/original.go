@@ -1,4 +1,4 @@
-package httpapi
+package forwardauth
 
 import (
 	"fmt"
@@ -29,38 +29,41 @@ type claim struct{ source, value string }
 
 // readOriginal finds the original request: nginx sends X-Original-Method and X-Original-URI,
 // Traefik X-Forwarded-Method and X-Forwarded-Uri, Envoy the method and the path itself (below
-// forwardAuthPath). Both nginx and Traefik (unless told otherwise) pass the client's own
-// headers along, so the other convention's headers may be the client's: every source present
-// must agree, and a header sent twice is refused, or the client could choose what is checked.
-func readOriginal(r *http.Request) (originalRequest, error) {
-	h, err := singleHeaders(r, headerOriginalMethod, headerOriginalURI, headerForwardedMethod, headerForwardedURI)
+// /v1/forward-auth over HTTP, in the check request's attributes over gRPC). Proxies pass the
+// client's own headers along, so another convention's headers may be the client's: every
+// source present must agree, and a header sent twice is refused, or the client could choose
+// what is checked.
+func readOriginal(req Request) (originalRequest, error) {
+	h, err := singleHeaders(req.Header, headerOriginalMethod, headerOriginalURI, headerForwardedMethod, headerForwardedURI)
 	if err != nil {
 		return originalRequest{}, err
 	}
-	envoyMethod, envoyURI := envoyTarget(r)
 	method, err := agreed("method", claim{headerOriginalMethod, h[0]}, claim{headerForwardedMethod, h[2]},
-		claim{"the check request", envoyMethod})
+		claim{"the check request", req.Method})
 	if err != nil {
 		return originalRequest{}, err
 	}
 	uri, err := agreed("URI", claim{headerOriginalURI, h[1]}, claim{headerForwardedURI, h[3]},
-		claim{"the check request's path", envoyURI})
+		claim{"the check request's path", req.URI})
 	if err != nil {
 		return originalRequest{}, err
 	}
 	if method == "" {
-		method = r.Method
+		method = req.DefaultMethod
 	}
 	o := originalRequest{
 		method: strings.ToUpper(method),
-		host:   firstHeader(r, "X-Forwarded-Host", "X-Original-Host"),
-		ip:     clientIP(r),
+		host:   firstHeader(req.Header, "X-Forwarded-Host", "X-Original-Host"),
+		ip:     clientIP(req.Header),
 	}
 	if o.host == "" {
-		o.host = r.Host
+		o.host = req.Host
+	}
+	if o.ip == "" {
+		o.ip = req.Peer
 	}
 	if uri == "" {
-		return o, fmt.Errorf("%w: the proxy sent no original URI", errAccessDenied)
+		return o, fmt.Errorf("%w: the proxy sent no original URI", ErrAccessDenied)
 	}
 	if o.segments, err = splitOriginal(uri); err != nil {
 		return o, err
@@ -71,33 +74,18 @@ func readOriginal(r *http.Request) (originalRequest, error) {
 
 // singleHeaders returns the value of each named header, "" when absent. A header sent more
 // than once is refused: which copy the proxy set and which the client sent cannot be told.
-func singleHeaders(r *http.Request, names ...string) ([]string, error) {
+func singleHeaders(h http.Header, names ...string) ([]string, error) {
 	values := make([]string, len(names))
 	for i, n := range names {
-		switch vs := r.Header.Values(n); len(vs) {
+		switch vs := h.Values(n); len(vs) {
 		case 0:
 		case 1:
 			values[i] = vs[0]
 		default:
-			return nil, fmt.Errorf("%w: %s sent %d times", errAccessDenied, n, len(vs))
+			return nil, fmt.Errorf("%w: %s sent %d times", ErrAccessDenied, n, len(vs))
 		}
 	}
 	return values, nil
-}
-
-// envoyTarget is the original method and URI of an Envoy check request, whose path is the
-// original one appended to forwardAuthPath, or "" when the path is forwardAuthPath itself.
-// The URI is taken raw, as sent, so that encoded slashes stay what they are.
-func envoyTarget(r *http.Request) (method, uri string) {
-	raw := r.RequestURI
-	if !strings.HasPrefix(raw, "/") {
-		raw = r.URL.RequestURI() // a request built in Go, or an absolute-form target
-	}
-	rest, ok := strings.CutPrefix(raw, forwardAuthPath+"/")
-	if !ok {
-		return "", ""
-	}
-	return r.Method, "/" + rest
 }
 
 // agreed is the value that every claim with a value shares, or "" when none has one. Two
@@ -111,7 +99,7 @@ func agreed(field string, claims ...claim) (string, error) {
 			first = c
 		case c.value != first.value:
 			return "", fmt.Errorf("%w: conflicting original %s: %s says %q, %s says %q",
-				errAccessDenied, field, first.source, first.value, c.source, c.value)
+				ErrAccessDenied, field, first.source, first.value, c.source, c.value)
 		}
 	}
 	return first.value, nil
@@ -126,7 +114,7 @@ func agreed(field string, claims ...claim) (string, error) {
 func splitOriginal(uri string) ([]string, error) {
 	p, _, _ := strings.Cut(uri, "?")
 	if !strings.HasPrefix(p, "/") {
-		return nil, fmt.Errorf("%w: the original URI %q is not an absolute path", errAccessDenied, uri)
+		return nil, fmt.Errorf("%w: the original URI %q is not an absolute path", ErrAccessDenied, uri)
 	}
 	raw := strings.Split(p[1:], "/")
 	segs := make([]string, len(raw))
@@ -134,13 +122,13 @@ func splitOriginal(uri string) ([]string, error) {
 		seg, err := url.PathUnescape(s)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%w: invalid percent-encoding in the original path segment %q", errAccessDenied, s)
+			return nil, fmt.Errorf("%w: invalid percent-encoding in the original path segment %q", ErrAccessDenied, s)
 		case seg == "." || seg == "..":
-			return nil, fmt.Errorf("%w: dot segment %q in the original path", errAccessDenied, s)
+			return nil, fmt.Errorf("%w: dot segment %q in the original path", ErrAccessDenied, s)
 		case strings.Contains(seg, "/"):
-			return nil, fmt.Errorf("%w: encoded slash in the original path segment %q", errAccessDenied, s)
+			return nil, fmt.Errorf("%w: encoded slash in the original path segment %q", ErrAccessDenied, s)
 		case strings.Contains(seg, `\`):
-			return nil, fmt.Errorf("%w: backslash in the original path segment %q (a separator to some upstreams)", errAccessDenied, s)
+			return nil, fmt.Errorf("%w: backslash in the original path segment %q (a separator to some upstreams)", ErrAccessDenied, s)
 		}
 		segs[i] = seg
 	}
@@ -148,18 +136,18 @@ func splitOriginal(uri string) ([]string, error) {
 }
 
 // clientIP is the first address of X-Forwarded-For (the client as the first proxy saw it), or
-// X-Real-IP. Only as trustworthy as the proxy that sets it: see docs/api.md.
-func clientIP(r *http.Request) string {
-	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+// X-Real-IP; "" when neither is sent. Only as trustworthy as the proxy that sets it: see docs/api.md.
+func clientIP(h http.Header) string {
+	if xff := h.Get("X-Forwarded-For"); xff != "" {
 		first, _, _ := strings.Cut(xff, ",")
 		return strings.TrimSpace(first)
 	}
-	return r.Header.Get("X-Real-IP")
+	return h.Get("X-Real-IP")
 }
 
-func firstHeader(r *http.Request, names ...string) string {
+func firstHeader(h http.Header, names ...string) string {
 	for _, n := range names {
-		if v := r.Header.Get(n); v != "" {
+		if v := h.Get(n); v != "" {
 			return v
 		}
 	}

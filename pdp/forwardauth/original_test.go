@@ -1,8 +1,8 @@
-package httpapi
+package forwardauth
 
 import (
 	"errors"
-	"net/http/httptest"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -15,22 +15,22 @@ func TestReadOriginal(t *testing.T) {
 	tests := []struct {
 		name    string
 		method  string // of the check request; GET when empty
-		target  string // of the check request; forwardAuthPath when empty
+		uri     string // the check request's original URI (Envoy's path); none when empty
 		headers []string
 		want    string // method and segments joined by "|", when accepted
 		err     string // a part of the refusal, when refused
 	}{
 		{name: "nginx", method: "POST", headers: []string{"X-Original-Method", "put", "X-Original-URI", "/a/b?x=1"}, want: "PUT|a|b"},
 		{name: "traefik", headers: []string{"X-Forwarded-Method", "PUT", "X-Forwarded-Uri", "/a/b"}, want: "PUT|a|b"},
-		{name: "envoy", method: "PUT", target: forwardAuthPath + "/a/b?x=1", want: "PUT|a|b"},
+		{name: "envoy", method: "PUT", uri: "/a/b?x=1", want: "PUT|a|b"},
 		{name: "no method header: the check request's", method: "HEAD", headers: []string{"X-Original-URI", "/a"}, want: "HEAD|a"},
 		{name: "root", headers: []string{"X-Original-URI", "/"}, want: "GET|"},
 		{name: "trailing slash kept for matchRoute", headers: []string{"X-Original-URI", "/a/"}, want: "GET|a|"},
 		{name: "segments decoded one by one", headers: []string{"X-Original-URI", "/a%20b/c%3Fd/%25"}, want: "GET|a b|c?d|%"},
-		{name: "envoy: encoded slash stays raw", method: "GET", target: forwardAuthPath + "/a%2Fb", err: `encoded slash in the original path segment "a%2Fb"`},
+		{name: "envoy: encoded slash stays raw", method: "GET", uri: "/a%2Fb", err: `encoded slash in the original path segment "a%2Fb"`},
 		{name: "both conventions agree", headers: []string{"X-Original-Method", "GET", "X-Original-URI", "/a",
 			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/a"}, want: "GET|a"},
-		{name: "envoy and a header agree", method: "PUT", target: forwardAuthPath + "/a?x=1",
+		{name: "envoy and a header agree", method: "PUT", uri: "/a?x=1",
 			headers: []string{"X-Original-Method", "PUT", "X-Original-URI", "/a?x=1"}, want: "PUT|a"},
 
 		{name: "methods disagree", headers: []string{"X-Original-Method", "GET", "X-Forwarded-Method", "PUT", "X-Original-URI", "/a"},
@@ -41,9 +41,9 @@ func TestReadOriginal(t *testing.T) {
 			err: "conflicting original URI"},
 		{name: "methods differ in case only", headers: []string{"X-Original-Method", "get", "X-Forwarded-Method", "GET", "X-Original-URI", "/a"},
 			err: "conflicting original method"},
-		{name: "envoy method and a header disagree", method: "PUT", target: forwardAuthPath + "/a",
+		{name: "envoy method and a header disagree", method: "PUT", uri: "/a",
 			headers: []string{"X-Original-Method", "GET"}, err: `the check request says "PUT"`},
-		{name: "envoy path and a header disagree", target: forwardAuthPath + "/a", headers: []string{"X-Forwarded-Uri", "/b"},
+		{name: "envoy path and a header disagree", uri: "/a", headers: []string{"X-Forwarded-Uri", "/b"},
 			err: `the check request's path says "/a"`},
 		{name: "X-Original-Method twice", headers: []string{"X-Original-Method", "GET", "X-Original-Method", "GET", "X-Original-URI", "/a"},
 			err: "X-Original-Method sent 2 times"},
@@ -74,20 +74,19 @@ func TestReadOriginal(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			method, target := tt.method, tt.target
-			if method == "" {
-				method = "GET"
+			req := Request{DefaultMethod: "GET", Header: http.Header{}}
+			if tt.method != "" {
+				req.DefaultMethod = tt.method
 			}
-			if target == "" {
-				target = forwardAuthPath
+			if tt.uri != "" {
+				req.Method, req.URI = req.DefaultMethod, tt.uri
 			}
-			req := httptest.NewRequest(method, target, nil)
 			for i := 0; i+1 < len(tt.headers); i += 2 {
 				req.Header.Add(tt.headers[i], tt.headers[i+1])
 			}
 			o, err := readOriginal(req)
 			if tt.err != "" {
-				if !errors.Is(err, errAccessDenied) || !strings.Contains(err.Error(), tt.err) {
+				if !errors.Is(err, ErrAccessDenied) || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want access denied with %q", err, tt.err)
 				}
 				return
@@ -116,7 +115,7 @@ func FuzzSplitOriginal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, uri string) {
 		segs, err := splitOriginal(uri)
 		if err != nil {
-			if !errors.Is(err, errAccessDenied) {
+			if !errors.Is(err, ErrAccessDenied) {
 				t.Fatalf("error %v is not an access denial", err)
 			}
 			return

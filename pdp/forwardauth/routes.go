@@ -1,4 +1,4 @@
-package httpapi
+package forwardauth
 
 import (
 	"context"
@@ -36,9 +36,18 @@ type routeMatch struct {
 	params map[string]string
 }
 
-func readRoutes(ctx context.Context, snap *engine.Snapshot) ([]routeRule, error) {
+// RoutesPath is where forward auth finds its route table in a bundle's data (docs/api.md
+// describes the shape). It is optional: without routes forward auth denies everything.
+const RoutesPath = "verdict/routes"
+
+// Routes is a compiled route table, read-only once built.
+type Routes struct{ rules []routeRule }
+
+// ReadRoutes reads and compiles the route table of snap. A table of the wrong shape is an
+// error wrapping bundledata.ErrShape; a snapshot without one has no routes.
+func ReadRoutes(ctx context.Context, snap *engine.Snapshot) (*Routes, error) {
 	var docs []routeDoc
-	if err := bundledata.Read(ctx, snap, routesPath, &docs); err != nil {
+	if err := bundledata.Read(ctx, snap, RoutesPath, &docs); err != nil {
 		return nil, err
 	}
 	rules := make([]routeRule, 0, len(docs))
@@ -49,7 +58,7 @@ func readRoutes(ctx context.Context, snap *engine.Snapshot) ([]routeRule, error)
 		}
 		rules = append(rules, rule)
 	}
-	return rules, nil
+	return &Routes{rules: rules}, nil
 }
 
 func compileRoute(d routeDoc) (routeRule, error) {
@@ -79,10 +88,11 @@ func splitPath(p string) []string {
 	return strings.Split(p, "/")
 }
 
-// matchRoute returns the first rule matching method and the path's decoded segments (from
+// match returns the first rule matching method and the path's decoded segments (from
 // splitOriginal); a trailing slash, one empty last segment, is ignored. No match is nil:
 // forward auth then denies.
-func matchRoute(rules []routeRule, method string, segs []string) *routeMatch {
+func (rt *Routes) match(method string, segs []string) *routeMatch {
+	rules := rt.rules
 	if n := len(segs); n > 0 && segs[n-1] == "" {
 		segs = segs[:n-1]
 	}
