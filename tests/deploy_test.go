@@ -409,11 +409,14 @@ func checkEdgeObjects(t *testing.T, docs []map[string]any, cfg string) string {
 		t.Fatal("no commented decision-log receiver example in verdict.yaml")
 	}
 	var sink struct {
-		DecisionLog map[string]string `yaml:"decision_log"`
+		DecisionLog struct {
+			Sink string            `yaml:"sink"`
+			HTTP map[string]string `yaml:"http"`
+		} `yaml:"decision_log"`
 	}
 	if err := yaml.Unmarshal([]byte(regexp.MustCompile(`(?m)^ *# ?`).ReplaceAllString(example[1], "")), &sink); err != nil ||
-		sink.DecisionLog["sink"] != "http" || sink.DecisionLog["url"] == "" {
-		t.Errorf("decision-log example %q: %v; want sink http and a url", example[1], err)
+		sink.DecisionLog.Sink != "http" || sink.DecisionLog.HTTP["url"] == "" {
+		t.Errorf("decision-log example %q: %v; want sink http and an http.url", example[1], err)
 	}
 
 	// GOMEMLIMIT as the kubelet expands it: limits.memory in the divisor's unit, put into the

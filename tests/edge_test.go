@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -18,6 +19,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // testCA is a certificate authority made for one test.
@@ -119,6 +125,7 @@ type edgeServer struct {
 	inst      *instance
 	is        *issuer
 	adminURL  string
+	grpcAddr  string
 	ca        *testCA
 	roots     *x509.CertPool
 	certPath  string
@@ -140,9 +147,11 @@ func startEdge(t *testing.T, clientAuth string) *edgeServer {
 	caPath := filepath.Join(dir, "client-ca.pem")
 	writeFile(t, caPath, e.ca.pem)
 	adminAddr := freeAddr(t)
+	e.grpcAddr = freeAddr(t)
 	cfg := fmt.Sprintf(`
 server:
   admin_addr: %s
+  grpc_addr: %s
   tls: {cert_file: %s, key_file: %s, client_ca: %s, client_auth: %s}
   cors: {allowed_origins: ['https://app.example.com']}
   rate_limit: {key: subject, rate: 0.01, burst: 2}
@@ -150,7 +159,7 @@ authzen: {pep_auth: mtls, client_cert_names: [pep-gateway]}
 tokens:
   issuers:
     - {issuer: %s, audiences: [verdict], jwks_file: %s}
-`, adminAddr, e.certPath, e.keyPath, caPath, clientAuth, e2eIssuer, e.is.JWKSPath)
+`, adminAddr, e.grpcAddr, e.certPath, e.keyPath, caPath, clientAuth, e2eIssuer, e.is.JWKSPath)
 	path := filepath.Join(dir, "verdict.yaml")
 	writeFile(t, path, []byte(cfg))
 	e.inst = launchVerdict(t, dir, nil, "--config", path)
@@ -328,4 +337,32 @@ func TestEdgeTLSRequire(t *testing.T) {
 	if r, err := send(tlsClient(e.roots), http.MethodGet, e.adminURL+"/ready", ""); err != nil || r.Status != 200 {
 		t.Errorf("admin port without a client certificate: status %d, error %v; want 200", r.Status, err)
 	}
+	t.Run("gRPC ext_authz speaks the same TLS", func(t *testing.T) {
+		pep := e.ca.clientPair(t, "envoy")
+		tests := []struct {
+			name    string
+			creds   credentials.TransportCredentials
+			serving bool
+		}{
+			{name: "client certificate of the CA", serving: true, creds: credentials.NewTLS(&tls.Config{RootCAs: e.roots,
+				MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pep}})},
+			{name: "no client certificate", creds: credentials.NewTLS(&tls.Config{RootCAs: e.roots, MinVersion: tls.VersionTLS12})},
+			{name: "plaintext", creds: insecure.NewCredentials()},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				conn, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(tt.creds))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+				defer cancel()
+				resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+				if tt.serving != (err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING) {
+					t.Errorf("health: %v, error %v; want serving %v", resp.GetStatus(), err, tt.serving)
+				}
+			})
+		}
+	})
 }

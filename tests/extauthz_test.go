@@ -220,7 +220,9 @@ func TestExtAuthzDryRun(t *testing.T) {
 		}
 	}
 	rec := waitDecision(t, inst, "dry-run-1")
-	if rec["allow"] != false || rec["path"] != "/envoy.service.auth.v3.Authorization/Check" ||
+	result, _ := rec["result"].(map[string]any)
+	extras, _ := rec["verdict"].(map[string]any)
+	if result["allow"] != false || extras["api"] != "/envoy.service.auth.v3.Authorization/Check" ||
 		rec["decision_id"] != meta["decision_id"].GetStringValue() {
 		t.Errorf("decision log record %v", rec)
 	}
@@ -238,7 +240,10 @@ func waitDecision(t *testing.T, inst *instance, requestID string) map[string]any
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["request_id"] == requestID {
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue
+			}
+			if extras, _ := rec["verdict"].(map[string]any); extras["request_id"] == requestID {
 				f.Close()
 				return rec
 			}
