@@ -15,7 +15,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
-	"github.com/verdict-pdp/verdict/pdp/httpapi"
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 // The request shapes verdict eval reads (--api).
@@ -127,7 +127,7 @@ func runEval(cmd *cobra.Command, cfg config.Config, opts evalOptions) error {
 // evalInput builds the policy input from the document in the shape --api names.
 func evalInput(ctx context.Context, snap *engine.Snapshot, cfg config.Config, opts evalOptions, data []byte, log *slog.Logger) (*engine.Input, error) {
 	if opts.api == apiAuthZEN {
-		return httpapi.DecodeEvaluation(ctx, snap, data)
+		return request.DecodeEvaluation(ctx, snap, data)
 	}
 	in, err := nativeInput(data)
 	if err != nil || opts.rawToken == "" {
@@ -137,7 +137,7 @@ func evalInput(ctx context.Context, snap *engine.Snapshot, cfg config.Config, op
 	if err != nil {
 		return nil, err
 	}
-	httpapi.ApplyPrincipal(in, p)
+	request.ApplyPrincipal(in, p)
 	return in, nil
 }
 
@@ -206,7 +206,7 @@ func readDocument(stdin io.Reader, path string) ([]byte, string, error) {
 // nativeInput decodes a native request body as /v1/authorize takes it, with the subject and
 // token the policy sees when no --token replaces them.
 func nativeInput(data []byte) (*engine.Input, error) {
-	in, err := httpapi.DecodeRequest(data)
+	in, err := request.DecodeRequest(data)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 // standardAPIs serves the standard protocols (AuthZEN 1.0, the OPA Data API and forward auth)
@@ -54,7 +55,7 @@ func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request)
 		a.writeError(w, r, err)
 		return
 	}
-	items, err := wire.items()
+	items, err := wire.Items()
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -73,20 +74,20 @@ func (a *standardAPIs) handleEvaluations(w http.ResponseWriter, r *http.Request)
 }
 
 // readAuthZEN authenticates the PEP, then decodes the body.
-func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*azWire, error) {
+func (a *standardAPIs) readAuthZEN(w http.ResponseWriter, r *http.Request) (*request.AuthZEN, error) {
 	if err := a.pep.check(r); err != nil {
 		return nil, err
 	}
-	var wire azWire
-	if err := decodeJSON(w, r, a.cfg.Server.MaxBodyBytes, azShape, &wire); err != nil {
+	body, err := readJSON(w, r, a.cfg.Server.MaxBodyBytes)
+	if err != nil {
 		return nil, err
 	}
-	return &wire, nil
+	return request.DecodeAuthZEN(body)
 }
 
 // single answers one evaluation, with its trace when mode asks; every problem is an HTTP error.
-func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWire, mode engine.ExplainMode) {
-	t, err := wire.tuple()
+func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *request.AuthZEN, mode engine.ExplainMode) {
+	t, err := wire.Tuple()
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -112,12 +113,12 @@ func (a *standardAPIs) single(w http.ResponseWriter, r *http.Request, wire *azWi
 // concurrently up to server.batch_concurrency and are answered in request order, truncated
 // after the deciding item for the short-circuit semantics. An invalid or failed item is a
 // deny with the error in its context; problems with the whole payload are HTTP errors.
-func (a *standardAPIs) evaluateAll(r *http.Request, wire *azWire, items []json.RawMessage) ([]azDecision, error) {
+func (a *standardAPIs) evaluateAll(r *http.Request, wire *request.AuthZEN, items []json.RawMessage) ([]azDecision, error) {
 	sem, err := a.checkBatch(len(items), wire.Options)
 	if err != nil {
 		return nil, err
 	}
-	defaults, err := wire.tuple()
+	defaults, err := wire.Tuple()
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +135,13 @@ func (a *standardAPIs) evaluateAll(r *http.Request, wire *azWire, items []json.R
 }
 
 // item evaluates one boxcar item merged over the defaults.
-func (a *standardAPIs) item(ctx context.Context, path string, dir *directory, i int, raw json.RawMessage, defaults azTuple) azDecision {
+func (a *standardAPIs) item(ctx context.Context, path string, dir *request.Directory, i int, raw json.RawMessage, defaults request.Tuple) azDecision {
 	res, err := func() (azDecision, error) {
-		t, err := parseItem(raw)
+		t, err := request.ParseItem(raw)
 		if err != nil {
 			return azDecision{}, err
 		}
-		return a.evaluate(ctx, path, dir, t.over(defaults))
+		return a.evaluate(ctx, path, dir, t.Over(defaults))
 	}()
 	if err != nil {
 		return azDecision{Context: map[string]any{"error": a.newItemError(ctx, i, err)}}
@@ -149,7 +150,7 @@ func (a *standardAPIs) item(ctx context.Context, path string, dir *directory, i 
 }
 
 // evaluate decides one complete AuthZEN tuple.
-func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory, t azTuple) (azDecision, error) {
+func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *request.Directory, t request.Tuple) (azDecision, error) {
 	in, err := a.tupleInput(dir, t)
 	if err != nil {
 		return azDecision{}, err
@@ -162,8 +163,8 @@ func (a *standardAPIs) evaluate(ctx context.Context, path string, dir *directory
 }
 
 // tupleInput builds the policy input of one complete AuthZEN tuple, at the server's time.
-func (a *standardAPIs) tupleInput(dir *directory, t azTuple) (*engine.Input, error) {
-	in, err := evaluationInput(dir, t)
+func (a *standardAPIs) tupleInput(dir *request.Directory, t request.Tuple) (*engine.Input, error) {
+	in, err := request.EvaluationInput(dir, t)
 	if err != nil {
 		return nil, err
 	}

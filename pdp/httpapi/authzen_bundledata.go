@@ -9,6 +9,7 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/forwardauth"
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 // bundleData is what the standard APIs read from one snapshot's data: forward auth's route
@@ -21,7 +22,7 @@ type bundleData struct {
 	snap     *engine.Snapshot
 	routes   *forwardauth.Routes
 	routeErr error
-	dir      *directory
+	dir      *request.Directory
 	dirErr   error
 }
 
@@ -44,7 +45,7 @@ func (c *bundleDataCache) load(ctx context.Context, snap *engine.Snapshot) *bund
 	}
 	d := &bundleData{snap: snap}
 	d.routes, d.routeErr = forwardauth.ReadRoutes(ctx, snap)
-	d.dir, d.dirErr = readDirectory(ctx, snap)
+	d.dir, d.dirErr = request.ReadDirectory(ctx, snap)
 	if settled(d.routeErr) && settled(d.dirErr) {
 		c.cur.Store(d)
 	}
@@ -67,7 +68,7 @@ func (a *standardAPIs) current(ctx context.Context) (*bundleData, error) {
 }
 
 // directory returns the active entity directory.
-func (a *standardAPIs) directory(ctx context.Context) (*directory, error) {
+func (a *standardAPIs) directory(ctx context.Context) (*request.Directory, error) {
 	d, err := a.current(ctx)
 	if err != nil {
 		return nil, err

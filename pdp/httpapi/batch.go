@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 // evalSemantic is how a batch decides when to stop: AuthZEN's options.evaluations_semantic,
@@ -26,7 +28,7 @@ type batchOptions struct {
 
 // parseSemantic reads options.evaluations_semantic; absent means execute_all.
 func parseSemantic(raw json.RawMessage) (evalSemantic, error) {
-	if isAbsent(raw) {
+	if request.IsAbsent(raw) {
 		return executeAll, nil
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
@@ -134,19 +136,6 @@ func runBatch(ctx context.Context, n, limit int, sem evalSemantic, eval func(ctx
 		return n
 	}
 	return first + 1
-}
-
-// isAbsent reports whether a raw JSON member was left out or sent as null.
-func isAbsent(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
-}
-
-// decodeRaw decodes one raw JSON member with numbers kept as json.Number.
-func decodeRaw(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	return dec.Decode(v)
 }
 
 // itemError is how a failed batch item is described to the caller, from the one classifier.

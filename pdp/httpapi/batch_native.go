@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -46,7 +47,7 @@ func (s *Server) handleAuthorizeBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req batchRequest
-	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, nativeBatchShape, &req); err != nil {
+	if err := decodeJSON(w, r, s.cfg.Server.MaxBodyBytes, request.NativeBatchShape, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

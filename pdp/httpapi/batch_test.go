@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 func TestRunBatch(t *testing.T) {
@@ -211,4 +212,21 @@ func BenchmarkAuthorizeBatch(b *testing.B) {
 			b.Fatalf("status %d", rec.Code)
 		}
 	}
+}
+
+// FuzzParseSemantic feeds options members, seeded from the golden AuthZEN cases, through the
+// batch options parsing (it was part of FuzzAuthZENRequest before the AuthZEN model moved to
+// pdp/request): nothing panics, and an accepted semantic is one of the three.
+func FuzzParseSemantic(f *testing.F) {
+	for _, tc := range goldenCases(f) {
+		if wire, err := request.DecodeAuthZEN(tc.Body); err == nil {
+			f.Add([]byte(wire.Options))
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		sem, err := parseSemantic(raw)
+		if err == nil && sem != executeAll && sem != denyOnFirstDeny && sem != permitOnFirstPermit {
+			t.Fatalf("parseSemantic(%q) = %q", raw, sem)
+		}
+	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/decisionlog"
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
@@ -122,7 +123,7 @@ func (a *standardAPIs) dataInput(w http.ResponseWriter, r *http.Request) (any, e
 		raw = *req.Input
 	}
 	var input any
-	if err := decodeDocument(raw, nil, &input); err != nil {
+	if err := request.DecodeDocument(raw, nil, &input); err != nil {
 		return nil, badRequest("input: " + err.Error())
 	}
 	return input, nil

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 // evaluationBody is an AuthZEN evaluation as a PEP sends it: every member, with properties and
@@ -33,22 +35,30 @@ func benchDecode(b *testing.B, body string, decode func(w http.ResponseWriter, r
 	}
 }
 
-// BenchmarkDecodeAuthorize decodes the native /v1/authorize body.
+// BenchmarkDecodeAuthorize reads and decodes the native /v1/authorize body into its input.
 func BenchmarkDecodeAuthorize(b *testing.B) {
 	benchDecode(b, readInternal, func(w http.ResponseWriter, r *http.Request) error {
-		var req authorizeRequest
-		return decodeJSON(w, r, 1<<16, authorizeShape, &req)
+		body, err := readJSON(w, r, 1<<16)
+		if err != nil {
+			return err
+		}
+		_, err = request.DecodeRequest(body)
+		return err
 	})
 }
 
 // BenchmarkDecodeAuthZENEvaluation decodes an AuthZEN evaluation body down to its tuple.
 func BenchmarkDecodeAuthZENEvaluation(b *testing.B) {
 	benchDecode(b, evaluationBody, func(w http.ResponseWriter, r *http.Request) error {
-		var wire azWire
-		if err := decodeJSON(w, r, 1<<16, azShape, &wire); err != nil {
+		body, err := readJSON(w, r, 1<<16)
+		if err != nil {
 			return err
 		}
-		_, err := wire.tuple()
+		wire, err := request.DecodeAuthZEN(body)
+		if err != nil {
+			return err
+		}
+		_, err = wire.Tuple()
 		return err
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/forwardauth"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/revocation"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
@@ -46,12 +47,9 @@ var (
 	errShuttingDown   = errors.New("shutting down")
 )
 
-// requestError is a problem with what the caller sent: always a 400 with its message shown.
-type requestError struct{ msg string }
-
-func (e *requestError) Error() string { return e.msg }
-
-func badRequest(msg string) error { return &requestError{msg: msg} }
+// badRequest is a problem with what the caller sent (a *request.Error): always a 400 with its
+// message shown.
+func badRequest(msg string) error { return request.Invalid(msg) }
 
 // apiError is how one error is shown to the caller.
 type apiError struct {
@@ -68,7 +66,7 @@ type apiError struct {
 // that decides what a caller learns about a failure: never a token, never a raw evaluation
 // error.
 func classify(err error) apiError {
-	var reqErr *requestError
+	var reqErr *request.Error
 	var scopeErr *scopeError
 	var stepUp *forwardauth.StepUpError
 	var tooLarge *responseTooLargeError
@@ -84,7 +82,7 @@ func classify(err error) apiError {
 	case errors.Is(err, errClientCertRefused):
 		return apiError{status: http.StatusForbidden, code: CodeAccessDenied, message: err.Error()}
 	case errors.As(err, &reqErr):
-		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.msg}
+		return apiError{status: http.StatusBadRequest, code: CodeInvalidRequest, message: reqErr.Error()}
 	case errors.As(err, &scopeErr):
 		return apiError{status: http.StatusForbidden, code: CodeInsufficientScope, message: "the token lacks the required scope",
 			challenge: scopeErr.challenge()}

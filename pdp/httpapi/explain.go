@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -66,12 +67,12 @@ type explainedNative struct {
 
 // writeExplainedNative answers /v1/authorize?explain for principal p.
 func (s *Server) writeExplainedNative(w http.ResponseWriter, r *http.Request, p *token.Principal, body []byte, mode engine.ExplainMode) {
-	in, err := DecodeRequest(body)
+	in, err := request.DecodeRequest(body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ApplyPrincipal(in, p)
+	request.ApplyPrincipal(in, p)
 	s.stampTime(in)
 	id, d, lines, err := s.decideExplained(r.Context(), r.URL.Path, in, mode)
 	if err != nil {
@@ -88,7 +89,7 @@ type explainedAuthZEN struct {
 }
 
 // writeExplainedAuthZEN answers /access/v1/evaluation?explain for the tuple t.
-func (a *standardAPIs) writeExplainedAuthZEN(w http.ResponseWriter, r *http.Request, dir *directory, t azTuple, mode engine.ExplainMode) {
+func (a *standardAPIs) writeExplainedAuthZEN(w http.ResponseWriter, r *http.Request, dir *request.Directory, t request.Tuple, mode engine.ExplainMode) {
 	in, err := a.tupleInput(dir, t)
 	if err != nil {
 		a.writeError(w, r, err)

@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -116,45 +114,4 @@ func joinLines(lines []any) string {
 		b.WriteString(s + "\n")
 	}
 	return b.String()
-}
-
-// TestDecodeEvaluation: verdict eval reads an AuthZEN body into the input the server builds,
-// the entity directory merged in, and refuses what the endpoint refuses.
-func TestDecodeEvaluation(t *testing.T) {
-	snap := newTestServer(t, nil).deps.Policy.Current()
-	tests := []struct {
-		name    string
-		body    string
-		want    map[string]any // subject properties
-		wantRes map[string]any // resource properties
-		wantErr string
-	}{
-		{name: "directory properties merged in",
-			body: `{"subject":{"type":"user","id":"carol"},"action":{"name":"read"},"resource":{"type":"record","id":"record-2"}}`,
-			want: map[string]any{"role": "admin"}, wantRes: map[string]any{"status": "archived"}},
-		{name: "the request's properties win",
-			body: `{"subject":{"type":"user","id":"carol","properties":{"role":"viewer"}},"action":{"name":"read"},` +
-				`"resource":{"type":"record","id":"record-9"}}`,
-			want: map[string]any{"role": "viewer"}},
-		{name: "action name required", body: `{"subject":{"type":"user","id":"carol"},"action":{},"resource":{"type":"record","id":"r"}}`,
-			wantErr: "action.name is required"},
-		{name: "duplicate member", body: `{"subject":{"type":"user","id":"a","id":"b"}}`, wantErr: `duplicate member "id"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			in, err := DecodeEvaluation(context.Background(), snap, []byte(tt.body))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("DecodeEvaluation() error = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("DecodeEvaluation() error = %v", err)
-			}
-			if !reflect.DeepEqual(in.Subject.Properties, tt.want) || !reflect.DeepEqual(in.Resource.Properties, tt.wantRes) {
-				t.Errorf("subject %v, resource %v; want %v, %v", in.Subject.Properties, in.Resource.Properties, tt.want, tt.wantRes)
-			}
-		})
-	}
 }

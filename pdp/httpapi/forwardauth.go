@@ -7,6 +7,7 @@ import (
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/forwardauth"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/token"
 	"github.com/verdict-pdp/verdict/pdp/tracing"
 )
@@ -88,7 +89,7 @@ func (a *standardAPIs) Routes(ctx context.Context) (*forwardauth.Routes, error) 
 // it is well formed (forwardauth.Service).
 func (a *standardAPIs) EnrichResource(ctx context.Context, in *engine.Input) {
 	if data, err := a.current(ctx); err == nil && data.dirErr == nil {
-		data.dir.enrichResource(in)
+		data.dir.EnrichResource(in)
 	}
 }
 
@@ -99,7 +100,7 @@ func (a *standardAPIs) Decide(ctx context.Context, req forwardauth.Request, p *t
 	if requestID(ctx) == "" {
 		ctx = context.WithValue(ctx, requestIDKey{}, requestIDFrom(req.Header))
 	}
-	ApplyPrincipal(in, p)
+	request.ApplyPrincipal(in, p)
 	a.stampTime(in)
 	return a.decide(ctx, req.Endpoint, in)
 }

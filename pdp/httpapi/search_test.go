@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/verdict-pdp/verdict/pdp/config"
+	"github.com/verdict-pdp/verdict/pdp/request"
 )
 
 func TestAuthZENSearchPagination(t *testing.T) {
@@ -14,8 +15,8 @@ func TestAuthZENSearchPagination(t *testing.T) {
 		body := `{"subject":` + alice + `,"action":` + read + `,"resource":{"type":"record"}` + page + `}`
 		rec := send(t, s, http.MethodPost, pathSearchResource, body)
 		var got struct {
-			Results []entityRef `json:"results"`
-			Page    searchPage  `json:"page"`
+			Results []request.EntityRef `json:"results"`
+			Page    request.SearchPage  `json:"page"`
 		}
 		_ = json.Unmarshal(rec.Body.Bytes(), &got)
 		for _, r := range got.Results {
@@ -93,8 +94,8 @@ func TestSearchNextTokenOnlyWhenResultsFollow(t *testing.T) {
 					`"page":{"limit":` + mustJSON(tt.limit) + `,"token":` + mustJSON(token) + `}}`
 				rec := send(t, s, http.MethodPost, pathSearchResource, body)
 				var page struct {
-					Results []entityRef `json:"results"`
-					Page    searchPage  `json:"page"`
+					Results []request.EntityRef `json:"results"`
+					Page    request.SearchPage  `json:"page"`
 				}
 				if err := json.Unmarshal(rec.Body.Bytes(), &page); err != nil || rec.Code != http.StatusOK {
 					t.Fatalf("status %d: %s", rec.Code, rec.Body)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
+	"github.com/verdict-pdp/verdict/pdp/request"
 	"github.com/verdict-pdp/verdict/pdp/token"
 )
 
@@ -47,7 +48,7 @@ func TestTokenCacheCharge(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ApplyPrincipal(&engine.Input{}, p)
+				request.ApplyPrincipal(&engine.Input{}, p)
 			}
 			runtime.GC()
 			runtime.ReadMemStats(&after)

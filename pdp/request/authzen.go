@@ -1,4 +1,4 @@
-package httpapi
+package request
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/strictjson"
 )
 
-// azWire is the JSON shape shared by every AuthZEN request body. Members stay raw so each is
-// checked for its type with a precise message; unknown members are ignored.
-type azWire struct {
+// AuthZEN is the JSON shape shared by every AuthZEN request body (DecodeAuthZEN). Members stay
+// raw so each is checked for its type with a precise message; unknown members are ignored.
+type AuthZEN struct {
 	Subject     json.RawMessage `json:"subject"`
 	Action      json.RawMessage `json:"action"`
 	Resource    json.RawMessage `json:"resource"`
@@ -46,8 +46,9 @@ type azAction struct {
 	Properties map[string]any
 }
 
-// azTuple is one evaluation as sent; any member may be missing until defaults are merged.
-type azTuple struct {
+// Tuple is one AuthZEN evaluation as sent; any member may be missing until defaults are
+// merged (Over).
+type Tuple struct {
 	Subject  *azEntity
 	Action   *azAction
 	Resource *azEntity
@@ -55,9 +56,9 @@ type azTuple struct {
 	Context map[string]any
 }
 
-// tuple checks and returns the subject, action, resource and context members.
-func (w *azWire) tuple() (azTuple, error) {
-	var t azTuple
+// Tuple checks and returns the subject, action, resource and context members.
+func (w *AuthZEN) Tuple() (Tuple, error) {
+	var t Tuple
 	var err error
 	if t.Subject, err = parseEntity("subject", w.Subject); err != nil {
 		return t, err
@@ -72,36 +73,36 @@ func (w *azWire) tuple() (azTuple, error) {
 	return t, err
 }
 
-// items returns the evaluations array; absent and empty are both an empty slice.
-func (w *azWire) items() ([]json.RawMessage, error) {
-	if isAbsent(w.Evaluations) {
+// Items returns the evaluations array; absent and empty are both an empty slice.
+func (w *AuthZEN) Items() ([]json.RawMessage, error) {
+	if IsAbsent(w.Evaluations) {
 		return nil, nil
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(w.Evaluations, &items); err != nil {
-		return nil, badRequest("evaluations must be a JSON array")
+		return nil, Invalid("evaluations must be a JSON array")
 	}
 	return items, nil
 }
 
-// parseItem reads one evaluations item; an item that is not an object is that item's error.
-func parseItem(raw json.RawMessage) (azTuple, error) {
+// ParseItem reads one evaluations item; an item that is not an object is that item's error.
+func ParseItem(raw json.RawMessage) (Tuple, error) {
 	obj, err := parseObject("evaluation", raw)
 	if err != nil || obj == nil {
-		return azTuple{}, badRequest("each evaluation must be a JSON object")
+		return Tuple{}, Invalid("each evaluation must be a JSON object")
 	}
-	var w azWire
+	var w AuthZEN
 	if err := json.Unmarshal(raw, &w); err != nil {
-		return azTuple{}, badRequest(jsonProblem(err))
+		return Tuple{}, Invalid(jsonProblem(err))
 	}
-	return w.tuple()
+	return w.Tuple()
 }
 
-// over merges t over defaults. An item's member replaces the default member as a whole (so
+// Over merges t over defaults. An item's member replaces the default member as a whole (so
 // properties are never mixed between two entities), except that a required identifier the
 // item leaves out (type, id, name) is taken from the default. Whole-object and per-field
 // readings of the specification then agree on every member the item sends.
-func (t azTuple) over(def azTuple) azTuple {
+func (t Tuple) Over(def Tuple) Tuple {
 	out := t
 	out.Subject = mergeEntity(t.Subject, def.Subject)
 	out.Resource = mergeEntity(t.Resource, def.Resource)
@@ -150,7 +151,7 @@ var (
 
 // input checks t against needs and builds the policy input. The subject comes from the
 // request: under AuthZEN the PEP asserts it, so the input carries no token.
-func (t azTuple) input(needs azNeeds) (*engine.Input, error) {
+func (t Tuple) input(needs azNeeds) (*engine.Input, error) {
 	var in engine.Input
 	var err error
 	if in.Subject.Type, in.Subject.ID, err = requireEntity("subject", t.Subject, needs.subjectID); err != nil {
@@ -161,7 +162,7 @@ func (t azTuple) input(needs azNeeds) (*engine.Input, error) {
 	}
 	if needs.action {
 		if t.Action == nil {
-			return nil, badRequest("action is required")
+			return nil, Invalid("action is required")
 		}
 		if in.Action.Name, err = required("action.name", t.Action.Name); err != nil {
 			return nil, err
@@ -174,15 +175,25 @@ func (t azTuple) input(needs azNeeds) (*engine.Input, error) {
 	return &in, nil
 }
 
-// evaluationInput checks a complete AuthZEN tuple and builds its policy input, with what the
+// EvaluationInput checks a complete AuthZEN tuple and builds its policy input, with what the
 // entity directory dir knows of the subject and the resource merged in.
-func evaluationInput(dir *directory, t azTuple) (*engine.Input, error) {
+func EvaluationInput(dir *Directory, t Tuple) (*engine.Input, error) {
 	in, err := t.input(needAll)
 	if err != nil {
 		return nil, err
 	}
-	dir.enrich(in)
+	dir.Enrich(in)
 	return in, nil
+}
+
+// DecodeAuthZEN decodes an AuthZEN request body strictly (Decode); its members are checked
+// as they are read (Tuple, Items).
+func DecodeAuthZEN(body []byte) (*AuthZEN, error) {
+	var wire AuthZEN
+	if err := Decode(body, azShape, &wire); err != nil {
+		return nil, err
+	}
+	return &wire, nil
 }
 
 // DecodeEvaluation decodes and validates an AuthZEN access evaluation body as
@@ -190,24 +201,24 @@ func evaluationInput(dir *directory, t azTuple) (*engine.Input, error) {
 // the entity directory of snap's bundle merged in, without the server's context.time: verdict
 // eval reads it this way. Its error says what is wrong with the body without quoting it.
 func DecodeEvaluation(ctx context.Context, snap *engine.Snapshot, body []byte) (*engine.Input, error) {
-	var wire azWire
-	if err := decodeBytes(body, azShape, &wire); err != nil {
-		return nil, err
-	}
-	t, err := wire.tuple()
+	wire, err := DecodeAuthZEN(body)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := readDirectory(ctx, snap)
+	t, err := wire.Tuple()
 	if err != nil {
 		return nil, err
 	}
-	return evaluationInput(dir, t)
+	dir, err := ReadDirectory(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	return EvaluationInput(dir, t)
 }
 
 func requireEntity(name string, e *azEntity, needID bool) (typ, id string, err error) {
 	if e == nil {
-		return "", "", badRequest(name + " is required")
+		return "", "", Invalid(name + " is required")
 	}
 	if typ, err = required(name+".type", e.Type); err != nil {
 		return "", "", err
@@ -221,7 +232,7 @@ func requireEntity(name string, e *azEntity, needID bool) (typ, id string, err e
 
 func required(name string, v *string) (string, error) {
 	if v == nil || *v == "" {
-		return "", badRequest(name + " is required")
+		return "", Invalid(name + " is required")
 	}
 	return *v, nil
 }
@@ -257,16 +268,16 @@ func parseAction(raw json.RawMessage) (*azAction, error) {
 
 // parseObject decodes a member that must be a JSON object; absent or null is nil.
 func parseObject(name string, raw json.RawMessage) (map[string]any, error) {
-	if isAbsent(raw) {
+	if IsAbsent(raw) {
 		return nil, nil
 	}
 	var v any
 	if err := decodeRaw(raw, &v); err != nil {
-		return nil, badRequest(jsonProblem(err))
+		return nil, Invalid(jsonProblem(err))
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		return nil, badRequest(name + " must be a JSON object")
+		return nil, Invalid(name + " must be a JSON object")
 	}
 	return obj, nil
 }
@@ -278,7 +289,7 @@ func optString(obj map[string]any, parent, key string) (*string, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, badRequest(fmt.Sprintf("%s.%s must be a string", parent, key))
+		return nil, Invalid(fmt.Sprintf("%s.%s must be a string", parent, key))
 	}
 	return &s, nil
 }
@@ -290,7 +301,7 @@ func optObject(obj map[string]any, parent, key string) (map[string]any, error) {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, badRequest(fmt.Sprintf("%s.%s must be a JSON object", parent, key))
+		return nil, Invalid(fmt.Sprintf("%s.%s must be a JSON object", parent, key))
 	}
 	return m, nil
 }

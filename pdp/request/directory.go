@@ -1,4 +1,4 @@
-package httpapi
+package request
 
 import (
 	"cmp"
@@ -10,21 +10,22 @@ import (
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
 
-// directory is the bundle's entity directory: the candidates of AuthZEN searches, and the
+// Directory is the bundle's entity directory: the candidates of AuthZEN searches, and the
 // properties of the entities it names. Entries are sorted by id, actions by name, and
 // duplicates dropped, so search pages are stable. It is read-only once built.
-type directory struct {
+type Directory struct {
 	subjects  map[string][]bundledata.Entry
 	resources map[string][]bundledata.Entry
 	actions   []string
 }
 
-func readDirectory(ctx context.Context, snap *engine.Snapshot) (*directory, error) {
+// ReadDirectory reads the entity directory of snap's bundle (bundledata.ReadDirectory).
+func ReadDirectory(ctx context.Context, snap *engine.Snapshot) (*Directory, error) {
 	doc, err := bundledata.ReadDirectory(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
-	d := &directory{subjects: sortEntries(doc.Subjects), resources: sortEntries(doc.Resources)}
+	d := &Directory{subjects: sortEntries(doc.Subjects), resources: sortEntries(doc.Resources)}
 	d.actions = slices.Compact(slices.Sorted(slices.Values(doc.Actions)))
 	d.actions = slices.DeleteFunc(d.actions, func(s string) bool { return s == "" })
 	return d, nil
@@ -66,18 +67,20 @@ func overlay(base, over map[string]any) map[string]any {
 	return out
 }
 
-// enrich fills in the properties of the input's subject and resource from the directory.
-func (d *directory) enrich(in *engine.Input) {
+// Enrich fills in the properties of the input's subject and resource from the directory.
+func (d *Directory) Enrich(in *engine.Input) {
 	d.enrichSubject(in)
-	d.enrichResource(in)
+	d.EnrichResource(in)
 }
 
-func (d *directory) enrichSubject(in *engine.Input) {
+func (d *Directory) enrichSubject(in *engine.Input) {
 	props, _ := lookup(d.subjects, in.Subject.Type, in.Subject.ID)
 	in.Subject.Properties = overlay(props, in.Subject.Properties)
 }
 
-func (d *directory) enrichResource(in *engine.Input) {
+// EnrichResource fills in the properties of the input's resource from the directory, as
+// forward auth does, whose subject comes from a verified token.
+func (d *Directory) EnrichResource(in *engine.Input) {
 	props, _ := lookup(d.resources, in.Resource.Type, in.Resource.ID)
 	in.Resource.Properties = overlay(props, in.Resource.Properties)
 }
