@@ -178,7 +178,7 @@ func TestTupleOver(t *testing.T) {
 
 // TestSearchPages pages a subject search two at a time: candidates come sorted from the
 // directory, a full page carries a token for the next, the token resumes after the last
-// candidate and is refused by a different search.
+// candidate and is refused by a different search, and a failed evaluation fails the page.
 func TestSearchPages(t *testing.T) {
 	dir, err := ReadDirectory(context.Background(), snapshot(t))
 	if err != nil {
@@ -223,4 +223,15 @@ func TestSearchPages(t *testing.T) {
 	}
 	_, err = NewSearch(SearchSubject, body(`,"token":"`+sealPageToken("alice", "other")+`"`), 10)
 	wantInvalid(t, err, "page.token belongs to a different search")
+
+	// A failed evaluation fails the whole search rather than leaving a candidate out.
+	q, err := NewSearch(SearchSubject, body(""), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.List(dir)
+	failed := errors.New("evaluation failed")
+	if _, err := q.Run(10, 1, func(int, int) ([]bool, error) { return nil, failed }); !errors.Is(err, failed) {
+		t.Errorf("Run() error = %v, want %v", err, failed)
+	}
 }
