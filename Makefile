@@ -69,10 +69,11 @@ bench-memory:
 load: build
 	tests/load/run.sh $(abspath $(BIN)) 10s 16
 
-# Forward auth over HTTP (Envoy's HTTP ext_authz convention) and over gRPC ext_authz, 10 s each.
+# Forward auth over HTTP (Envoy's HTTP ext_authz convention) and over gRPC ext_authz, 10 s each,
+# the server on CPU 0 and the generator on CPU 1 (LOAD_PIN).
 load-extauthz: build
-	tests/load/run.sh $(abspath $(BIN)) 10s 16 -api forward-auth
-	tests/load/run.sh $(abspath $(BIN)) 10s 16 -api grpc
+	LOAD_PIN=1 tests/load/run.sh $(abspath $(BIN)) 10s 16 -api forward-auth
+	LOAD_PIN=1 tests/load/run.sh $(abspath $(BIN)) 10s 16 -api grpc
 
 # Memory under many distinct tokens (docs/performance.md): 200,000 tokens of about 400 bytes,
 # then 40,000 of about 6 KB, each presented once to a fresh development server; a few minutes.

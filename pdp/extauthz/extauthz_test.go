@@ -192,11 +192,13 @@ func flatMetadata(resp *authv3.CheckResponse) string {
 }
 
 // TestOriginalRequest checks what the core is asked: the attributes, the peer, and the headers
-// of both encodings Envoy uses, a header sent twice kept twice.
+// of both encodings Envoy uses, a header sent twice kept twice without overwriting the next one
+// (the values share one backing array).
 func TestOriginalRequest(t *testing.T) {
 	req := checkRequest(map[string]string{"authorization": "Bearer x", "x-original-uri": "/a"})
 	req.Attributes.Request.Http.HeaderMap = &corev3.HeaderMap{Headers: []*corev3.HeaderValue{
-		{Key: "x-forwarded-uri", Value: "/b"}, {Key: "x-forwarded-uri", RawValue: []byte("/c")},
+		{Key: "x-forwarded-uri", Value: "/b"}, {Key: "x-after", Value: "z"}, {Key: "x-forwarded-uri", RawValue: []byte("/c")},
+		{Key: "x-last", Value: "y"},
 	}}
 	got := originalRequest(req)
 	if got.Endpoint != checkMethod || got.Method != "GET" || got.DefaultMethod != "GET" || got.URI != "/records/record-1?x=1" ||
@@ -204,7 +206,8 @@ func TestOriginalRequest(t *testing.T) {
 		t.Errorf("request %+v", got)
 	}
 	if got.Header.Get("Authorization") != "Bearer x" || got.Header.Get("X-Original-Uri") != "/a" ||
-		!slices.Equal(got.Header.Values("X-Forwarded-Uri"), []string{"/b", "/c"}) {
+		!slices.Equal(got.Header.Values("X-Forwarded-Uri"), []string{"/b", "/c"}) || got.Header.Get("X-After") != "z" ||
+		got.Header.Get("X-Last") != "y" || len(got.Header) != 5 {
 		t.Errorf("headers %v", got.Header)
 	}
 }

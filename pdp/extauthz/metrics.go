@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
@@ -14,6 +15,14 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// check holds checkMethod's series, resolved once: a check costs no label lookup.
+	check methodSeries
+}
+
+// methodSeries are one method's latency and the counters of the codes it usually answers with.
+type methodSeries struct {
+	latency prometheus.Observer
+	codes   map[codes.Code]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -31,6 +40,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			return nil, err
 		}
 	}
+	m.check = methodSeries{latency: m.latency.WithLabelValues(checkMethod), codes: map[codes.Code]prometheus.Counter{}}
+	// The codes a check answers with (errorStatus): their series exist from the start, at zero.
+	for _, c := range []codes.Code{codes.OK, codes.Canceled, codes.Unavailable, codes.Internal} {
+		m.check.codes[c] = m.requests.WithLabelValues(checkMethod, c.String())
+	}
 	return m, nil
 }
 
@@ -38,7 +52,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func (m *metrics) observe(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	start := time.Now()
 	resp, err := handler(ctx, req)
-	m.latency.WithLabelValues(info.FullMethod).Observe(time.Since(start).Seconds())
-	m.requests.WithLabelValues(info.FullMethod, status.Code(err).String()).Inc()
+	elapsed := time.Since(start).Seconds()
+	code := status.Code(err)
+	if info.FullMethod != checkMethod {
+		m.latency.WithLabelValues(info.FullMethod).Observe(elapsed)
+		m.requests.WithLabelValues(info.FullMethod, code.String()).Inc()
+		return resp, err
+	}
+	m.check.latency.Observe(elapsed)
+	if c, ok := m.check.codes[code]; ok {
+		c.Inc()
+	} else {
+		m.requests.WithLabelValues(checkMethod, code.String()).Inc()
+	}
 	return resp, err
 }
