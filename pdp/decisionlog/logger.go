@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
@@ -78,8 +79,8 @@ type counters struct {
 // Logger builds and writes decision-log events asynchronously. Use New, NewWriter or Discard.
 type Logger struct {
 	opts Options
-	// labels are OPA's event labels: this process's random id and the version.
-	labels map[string]string
+	// labels are OPA's event labels, encoded: this process's random id and the version.
+	labels []byte
 	masks  []maskRule
 	deps   Deps
 	sink   sink
@@ -101,10 +102,14 @@ func Discard() *Logger {
 
 // newLogger starts a Logger writing to s, counting into c (which s counts into too).
 func newLogger(opts Options, s sink, c *counters, deps Deps) (*Logger, error) {
+	// The id tells the replicas apart (OPA: labels.id).
+	labels, err := json.Marshal(map[string]string{"id": crand.Text(), "version": deps.Version})
+	if err != nil {
+		return nil, err
+	}
 	l := &Logger{
 		opts: opts, deps: deps, sink: s, counts: c, queue: make(chan Record, opts.Buffer), done: make(chan struct{}),
-		// The id tells the replicas apart (OPA: labels.id).
-		labels: map[string]string{"id": crand.Text(), "version": deps.Version},
+		labels: labels,
 	}
 	for _, p := range opts.Mask {
 		r, err := parseMaskRule(p)
@@ -189,9 +194,13 @@ const maxBatch = 512
 func (l *Logger) run() {
 	defer close(l.done)
 	batch := make([][]byte, 0, maxBatch)
+	// scratch is reused for encoding; each event is then copied out at its size, which the
+	// http sink's memory bound counts.
+	var scratch []byte
 	for r := range l.queue {
-		if b, ok := l.encode(&r); ok {
-			batch = append(batch, b)
+		var ok bool
+		if scratch, ok = l.encode(scratch[:0], &r); ok {
+			batch = append(batch, bytes.Clone(scratch))
 		}
 		if len(batch) > 0 && (len(l.queue) == 0 || len(batch) == maxBatch) {
 			if err := l.sink.write(batch); err != nil {
@@ -202,17 +211,20 @@ func (l *Logger) run() {
 	}
 }
 
-// encode builds r's event, lets the policy drop or mask it and applies the configured masks.
-// It reports false when the event is not to be written (dropped by policy, or a policy rule
-// failed, which never lets an unmasked event through).
-func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
+// encode appends r's event to dst, lets the policy drop or mask it and applies the configured
+// masks. It reports false when the event is not to be written (dropped by policy, or a policy
+// rule failed, which never lets an unmasked event through).
+func (l *Logger) encode(dst []byte, r *Record) (out []byte, ok bool) {
 	defer func() {
 		// A record that cannot be encoded is lost and counted; it must not take the server down.
 		if p := recover(); p != nil {
-			ok = l.encoded(fmt.Errorf("panic: %v", p))
+			out, ok = dst, l.encoded(fmt.Errorf("panic: %v", p))
 		}
 	}()
-	e := event(r, l.labels)
+	b, err := appendEvent(dst, r, l.labels)
+	if !l.encoded(err) {
+		return dst, false
+	}
 	var policy Policy
 	var drop, mask bool
 	if l.deps.Policy != nil {
@@ -221,22 +233,21 @@ func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
 		}
 	}
 	if !drop && !mask && len(l.masks) == 0 {
-		b, err := encodeEvent(&e)
-		return b, l.encoded(err)
+		return b, true
 	}
-	g, err := generic(&e)
+	g, err := generic(b[len(dst):])
 	if !l.encoded(err) {
-		return nil, false
+		return dst, false
 	}
 	ctx := context.Background()
 	if drop {
 		dropped, err := policy.LogDrop(ctx, g)
 		if err != nil {
-			return nil, l.ruleFailed("drop", err)
+			return dst, l.ruleFailed("drop", err)
 		}
 		if dropped {
 			l.counts.policyDropped.Add(1)
-			return nil, false
+			return dst, false
 		}
 	}
 	rules := l.masks
@@ -247,15 +258,15 @@ func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
 			more, err = parseMaskRules(v)
 		}
 		if err != nil {
-			return nil, l.ruleFailed("mask", err)
+			return dst, l.ruleFailed("mask", err)
 		}
 		rules = append(more, rules...)
 	}
 	for _, m := range rules {
 		m.apply(g)
 	}
-	b, err := json.Marshal(g)
-	return b, l.encoded(err)
+	masked, err := json.Marshal(g)
+	return append(dst, masked...), l.encoded(err)
 }
 
 // encoded counts and logs an event that could not be encoded (a value that is not JSON) and
