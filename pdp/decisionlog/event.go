@@ -1,10 +1,13 @@
 package decisionlog
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Record is one decision as the request path hands it in. Input and Result are encoded off
@@ -13,8 +16,9 @@ type Record struct {
 	Time       time.Time
 	DecisionID string
 	RequestID  string
-	TraceID    string
-	SpanID     string
+	// Span is the request's trace span, when it is traced: its ids are written in hex by the
+	// log's goroutine, not on the request path.
+	Span trace.SpanContext
 	// Path is the data path of the decision (verdict/authz/decision), API the HTTP path it
 	// was asked on.
 	Path     string
@@ -86,8 +90,11 @@ func appendEvent(b []byte, r *Record, labels []byte) ([]byte, error) {
 	}
 	b = append(append(b, `{"labels":`...), labels...)
 	b = appendMember(b, "decision_id", r.DecisionID, true)
-	b = appendMember(b, "trace_id", r.TraceID, false)
-	b = appendMember(b, "span_id", r.SpanID, false)
+	if r.Span.IsValid() {
+		id, span := r.Span.TraceID(), r.Span.SpanID()
+		b = append(hex.AppendEncode(append(b, `,"trace_id":"`...), id[:]), `","span_id":"`...)
+		b = append(hex.AppendEncode(b, span[:]), '"')
+	}
 	b = appendMember(b, "revision", r.Revision, false)
 	if r.Revision != "" {
 		b = appendString(append(b, `,"bundles":{"`+bundleName+`":{"revision":`...), r.Revision)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TestAppendEventMatchesEvent: the hand-written encoding is the JSON of Event, member for
@@ -19,8 +21,7 @@ func TestAppendEventMatchesEvent(t *testing.T) {
 	}{
 		{"minimal", Record{Time: at, DecisionID: "d1", Path: "verdict/authz/decision"}},
 		{"every field", Record{
-			Time: at, DecisionID: "d1", RequestID: "r1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
-			SpanID: "00f067aa0ba902b7", Path: "verdict/authz/decision", API: "/v1/authorize",
+			Time: at, DecisionID: "d1", RequestID: "r1", Span: testSpan(t), Path: "verdict/authz/decision", API: "/v1/authorize",
 			Revision: "sha256:00fb", Input: input, Result: result, Duration: 1234567,
 		}},
 		{"shared encodings", Record{Time: at, DecisionID: "d1", Path: "p", Input: EncodeOnce(input), Result: EncodeOnce(result)}},
@@ -59,10 +60,13 @@ func TestAppendEventMatchesEvent(t *testing.T) {
 // eventOf is r's Event as encoding/json would write it.
 func eventOf(r *Record, labels map[string]string) Event {
 	e := Event{
-		Labels: labels, DecisionID: r.DecisionID, TraceID: r.TraceID, SpanID: r.SpanID,
+		Labels: labels, DecisionID: r.DecisionID,
 		Revision: r.Revision, Path: r.Path, Input: r.Input, Result: r.Result,
 		Timestamp: r.Time.UTC(), Metrics: Metrics{TimerServerHandlerNS: r.Duration.Nanoseconds()},
 		Verdict: Extra{RequestID: r.RequestID, API: r.API, Error: r.Error},
+	}
+	if r.Span.IsValid() {
+		e.TraceID, e.SpanID = r.Span.TraceID().String(), r.Span.SpanID().String()
 	}
 	if o, ok := r.Input.(*Once); ok && o == nil {
 		e.Input = nil // a nil shared encoding is left out, as no input
@@ -74,4 +78,18 @@ func eventOf(r *Record, labels map[string]string) Event {
 		e.Bundles = map[string]BundleInfo{bundleName: {Revision: r.Revision}}
 	}
 	return e
+}
+
+// testSpan is a traced request's span context.
+func testSpan(t *testing.T) trace.SpanContext {
+	t.Helper()
+	id, err := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	if err != nil {
+		t.Fatal(err)
+	}
+	span, err := trace.SpanIDFromHex("00f067aa0ba902b7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: id, SpanID: span})
 }
