@@ -319,13 +319,18 @@ func TestNativeAnswerFromCache(t *testing.T) {
 	}
 }
 
+// tracedContext is the context of a request traced as trace 4bf92f35… span 00f067aa….
+func tracedContext() context.Context {
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	return trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+}
+
 // TestDecisionLogCarriesTraceAndRequestIDs: a record carries the request id and, when the
 // request is traced, the OpenTelemetry trace and span ids.
 func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
-	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
-	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	traced := trace.ContextWithSpanContext(context.Background(),
-		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	traced := tracedContext()
 	tests := []struct {
 		name        string
 		ctx         context.Context
@@ -355,10 +360,7 @@ func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
 // the record or samples it away, and whether the request is traced (its ids are encoded by
 // the log's goroutine).
 func TestRecordCostsNoMoreWithTheLog(t *testing.T) {
-	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
-	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	traced := trace.ContextWithSpanContext(context.Background(),
-		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	traced := tracedContext()
 	none := 0.0
 	tests := []struct {
 		name string
