@@ -1,9 +1,13 @@
 package decisionlog
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Record is one decision as the request path hands it in. Input and Result are encoded off
@@ -12,8 +16,9 @@ type Record struct {
 	Time       time.Time
 	DecisionID string
 	RequestID  string
-	TraceID    string
-	SpanID     string
+	// Span is the request's trace span, when it is traced: its ids are written in hex by the
+	// log's goroutine, not on the request path.
+	Span trace.SpanContext
 	// Path is the data path of the decision (verdict/authz/decision), API the HTTP path it
 	// was asked on.
 	Path     string
@@ -31,7 +36,7 @@ type Record struct {
 }
 
 // Event is one decision-log event: OPA's EventV1 (v1/plugins/logs) with Verdict's own fields
-// under "verdict".
+// under "verdict". It is the shape the log writes (by hand, appendEvent) and readers decode.
 type Event struct {
 	Labels      map[string]string     `json:"labels"`
 	DecisionID  string                `json:"decision_id"`
@@ -70,29 +75,79 @@ type Extra struct {
 // bundleName is the name of the one bundle Verdict serves, as engine activates it.
 const bundleName = "verdict"
 
-// event builds the event of r.
-func event(r *Record, labels map[string]string) Event {
-	e := Event{
-		Labels: labels, DecisionID: r.DecisionID, TraceID: r.TraceID, SpanID: r.SpanID,
-		Revision: r.Revision, Path: r.Path, Input: r.Input, Result: r.Result,
-		Timestamp: r.Time.UTC(), Metrics: Metrics{TimerServerHandlerNS: r.Duration.Nanoseconds()},
-		Verdict: Extra{RequestID: r.RequestID, API: r.API, Error: r.Error},
+// appendEvent appends the event of r, encoded as JSON in the shape of Event, to b; labels is
+// the event's labels, already encoded. The shape is fixed, so it is written by hand rather
+// than through json.Marshal's reflection: this runs for every record. The input and result
+// are spliced in as they encode (a shared Once is encoded once, not checked again per record).
+func appendEvent(b []byte, r *Record, labels []byte) ([]byte, error) {
+	input, err := encodeValue(r.Input)
+	if err != nil {
+		return b, err
 	}
+	result, err := encodeValue(r.Result)
+	if err != nil {
+		return b, err
+	}
+	b = append(append(b, `{"labels":`...), labels...)
+	b = appendMember(b, "decision_id", r.DecisionID, true)
+	if r.Span.IsValid() {
+		id, span := r.Span.TraceID(), r.Span.SpanID()
+		b = append(hex.AppendEncode(append(b, `,"trace_id":"`...), id[:]), `","span_id":"`...)
+		b = append(hex.AppendEncode(b, span[:]), '"')
+	}
+	b = appendMember(b, "revision", r.Revision, false)
 	if r.Revision != "" {
-		e.Bundles = map[string]BundleInfo{bundleName: {Revision: r.Revision}}
+		b = appendString(append(b, `,"bundles":{"`+bundleName+`":{"revision":`...), r.Revision)
+		b = append(b, "}}"...)
 	}
-	return e
+	b = appendMember(b, "path", r.Path, true)
+	if input != nil {
+		b = append(append(b, `,"input":`...), input...)
+	}
+	if result != nil {
+		b = append(append(b, `,"result":`...), result...)
+	}
+	b = append(b, `,"timestamp":"`...)
+	b = append(r.Time.UTC().AppendFormat(b, time.RFC3339Nano), `","metrics":{"timer_server_handler_ns":`...)
+	b = append(strconv.AppendInt(b, r.Duration.Nanoseconds(), 10), `},"verdict":{`...)
+	n := len(b)
+	b = appendMember(b, "request_id", r.RequestID, false)
+	b = appendMember(b, "api", r.API, false)
+	b = appendMember(b, "error", r.Error, false)
+	if len(b) > n {
+		// The first member's comma, which the object's brace stands for.
+		b = append(b[:n], b[n+1:]...)
+	}
+	return append(b, "}}"...), nil
 }
 
-// generic turns e into plain JSON values (maps, slices, json.Number), a copy that masking may
-// change without touching the decision or input it was made from, which other requests share.
-func generic(e *Event) (map[string]any, error) {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
+// appendMember appends `,"name":"value"`, or nothing when value is empty and not required.
+func appendMember(b []byte, name, value string, required bool) []byte {
+	if value == "" && !required {
+		return b
 	}
+	b = append(append(append(b, `,"`...), name...), `":`...)
+	return appendString(b, value)
+}
+
+// appendString appends s as a JSON string. Ids, paths, revisions and error codes are plain
+// ASCII and are copied as they are; anything else is escaped by encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	return append(append(append(b, '"'), s...), '"')
+}
+
+// generic decodes an encoded event into plain JSON values (maps, slices, json.Number), a copy
+// that masking may change without touching the decision or input it was made from, which
+// other requests share.
+func generic(event []byte) (map[string]any, error) {
 	var m map[string]any
-	return m, decodeNumbers(b, &m)
+	return m, decodeNumbers(event, &m)
 }
 
 // Once is a value that many records may share, encoded for the log only once: the input and
@@ -115,34 +170,6 @@ func (o *Once) MarshalJSON() ([]byte, error) {
 	}
 	o.once.Do(func() { o.b, o.err = json.Marshal(o.v) })
 	return o.b, o.err
-}
-
-// encodeEvent encodes e with its input and result spliced in as they are encoded, rather than
-// through json.Marshal, which would check and compact a shared encoding again for every record.
-func encodeEvent(e *Event) ([]byte, error) {
-	input, err := encodeValue(e.Input)
-	if err != nil {
-		return nil, err
-	}
-	result, err := encodeValue(e.Result)
-	if err != nil {
-		return nil, err
-	}
-	rest := *e
-	rest.Input, rest.Result = nil, nil
-	tail, err := json.Marshal(&rest)
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, len(input)+len(result)+len(tail)+20)
-	b = append(b, '{')
-	if input != nil {
-		b = append(append(append(b, `"input":`...), input...), ',')
-	}
-	if result != nil {
-		b = append(append(append(b, `"result":`...), result...), ',')
-	}
-	return append(b, tail[1:]...), nil
 }
 
 // encodeValue encodes v, nil for nil; a Once gives its encoding made once.

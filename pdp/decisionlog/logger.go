@@ -1,6 +1,7 @@
 package decisionlog
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -78,18 +80,21 @@ type counters struct {
 // Logger builds and writes decision-log events asynchronously. Use New, NewWriter or Discard.
 type Logger struct {
 	opts Options
-	// labels are OPA's event labels: this process's random id and the version.
-	labels map[string]string
+	// labels are OPA's event labels, encoded: this process's random id and the version.
+	labels []byte
 	masks  []maskRule
 	deps   Deps
 	sink   sink
-	queue  chan Record
-	done   chan struct{}
 	counts *counters
-	// mu orders Log's sends before Close's close of queue: a handler still running when
-	// shutdown gives up on it may log after Close, and that record is dropped, not a panic.
-	mu     sync.RWMutex
-	closed bool
+	// wake tells run that records are pending; Close closes it. done closes when run ends.
+	wake chan struct{}
+	done chan struct{}
+	// mu guards pending, the records handed in and not yet taken by run, and closed: a
+	// handler still running when shutdown gives up on it may log after Close, and that record
+	// is dropped, not a send on a closed channel.
+	mu      sync.Mutex
+	pending []Record
+	closed  bool
 }
 
 // Discard returns a Logger that keeps nothing.
@@ -101,10 +106,14 @@ func Discard() *Logger {
 
 // newLogger starts a Logger writing to s, counting into c (which s counts into too).
 func newLogger(opts Options, s sink, c *counters, deps Deps) (*Logger, error) {
+	// The id tells the replicas apart (OPA: labels.id).
+	labels, err := json.Marshal(map[string]string{"id": crand.Text(), "version": deps.Version})
+	if err != nil {
+		return nil, err
+	}
 	l := &Logger{
-		opts: opts, deps: deps, sink: s, counts: c, queue: make(chan Record, opts.Buffer), done: make(chan struct{}),
-		// The id tells the replicas apart (OPA: labels.id).
-		labels: map[string]string{"id": crand.Text(), "version": deps.Version},
+		opts: opts, deps: deps, sink: s, counts: c, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		labels: labels,
 	}
 	for _, p := range opts.Mask {
 		r, err := parseMaskRule(p)
@@ -122,27 +131,30 @@ func newLogger(opts Options, s sink, c *counters, deps Deps) (*Logger, error) {
 	return l, nil
 }
 
-// Log hands r to the log. It never blocks: when the queue is full, or the Logger is closed,
-// the record is dropped and counted. An allowed decision may be sampled away; a deny or an
-// error never is.
+// Log hands r to the log. It never blocks and never encodes: it appends r to the pending
+// records, which the log's goroutine takes in batches. When Options.Buffer records are
+// pending, or the Logger is closed, r is dropped and counted. An allowed decision may be
+// sampled away; a deny or an error never is.
 func (l *Logger) Log(r Record) {
-	if l.queue == nil {
+	if l.wake == nil {
 		return
 	}
 	if r.Allow && r.Error == "" && l.opts.SampleAllowed < 1 && rand.Float64() >= l.opts.SampleAllowed {
 		l.counts.sampled.Add(1)
 		return
 	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || len(l.pending) >= l.opts.Buffer {
 		l.counts.dropped.Add(1)
 		return
 	}
-	select {
-	case l.queue <- r:
-	default:
-		l.counts.dropped.Add(1)
+	l.pending = append(l.pending, r)
+	if len(l.pending) == 1 {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -161,8 +173,8 @@ func (l *Logger) Stats() Stats {
 func (l *Logger) Close(ctx context.Context) error {
 	l.mu.Lock()
 	first := !l.closed
-	if l.queue != nil && first {
-		close(l.queue)
+	if l.wake != nil && first {
+		close(l.wake)
 	}
 	l.closed = true
 	l.mu.Unlock()
@@ -172,8 +184,10 @@ func (l *Logger) Close(ctx context.Context) error {
 	select {
 	case <-l.done:
 	case <-ctx.Done():
-		// The process is going: what is still queued will not be written.
-		n := uint64(len(l.queue))
+		// The process is going: what is still pending will not be written.
+		l.mu.Lock()
+		n := uint64(len(l.pending))
+		l.mu.Unlock()
 		l.counts.dropped.Add(n)
 		l.deps.Logger.Error("decision log not flushed in time", "records", n)
 		return ctx.Err()
@@ -184,35 +198,70 @@ func (l *Logger) Close(ctx context.Context) error {
 // maxBatch bounds the events handed to the sink at once.
 const maxBatch = 512
 
-// run encodes the queued records and hands them to the sink. Under load the queue holds
-// several at a time: they go together, so a busy server pays for its log by the batch.
+// gather is how long run lets records accumulate after the first one of a batch arrives, so
+// that a busy server wakes its log goroutine once per batch rather than once per decision.
+const gather = time.Millisecond
+
+// run takes the pending records in batches, encodes them and hands them to the sink, until
+// Close; then it writes what is left and returns.
 func (l *Logger) run() {
 	defer close(l.done)
-	batch := make([][]byte, 0, maxBatch)
-	for r := range l.queue {
-		if b, ok := l.encode(&r); ok {
-			batch = append(batch, b)
+	var records []Record
+	// scratch is reused for encoding; each batch's events are then copied out together, at
+	// their size, which the http sink's memory bound counts.
+	var scratch []byte
+	var ends []int
+	for open := true; open; {
+		if _, open = <-l.wake; open {
+			time.Sleep(gather)
 		}
-		if len(batch) > 0 && (len(l.queue) == 0 || len(batch) == maxBatch) {
-			if err := l.sink.write(batch); err != nil {
-				l.counts.writeErrors.Add(uint64(len(batch)))
+		l.mu.Lock()
+		records, l.pending = l.pending, records[:0]
+		l.mu.Unlock()
+		for start := 0; start < len(records); start += maxBatch {
+			scratch, ends = scratch[:0], ends[:0]
+			for i := range records[start:min(start+maxBatch, len(records))] {
+				var ok bool
+				if scratch, ok = l.encode(scratch, &records[start+i]); ok {
+					ends = append(ends, len(scratch))
+				}
 			}
-			batch = batch[:0]
+			l.writeBatch(bytes.Clone(scratch), ends)
 		}
+		clear(records) // the inputs they hold may go
 	}
 }
 
-// encode builds r's event, lets the policy drop or mask it and applies the configured masks.
-// It reports false when the event is not to be written (dropped by policy, or a policy rule
-// failed, which never lets an unmasked event through).
-func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
+// writeBatch hands the sink the events encoded one after another in all, each ending at its
+// offset in ends.
+func (l *Logger) writeBatch(all []byte, ends []int) {
+	if len(ends) == 0 {
+		return
+	}
+	batch := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		batch[i], start = all[start:end:end], end
+	}
+	if err := l.sink.write(batch); err != nil {
+		l.counts.writeErrors.Add(uint64(len(batch)))
+	}
+}
+
+// encode appends r's event to dst, lets the policy drop or mask it and applies the configured
+// masks. It reports false when the event is not to be written (dropped by policy, or a policy
+// rule failed, which never lets an unmasked event through).
+func (l *Logger) encode(dst []byte, r *Record) (out []byte, ok bool) {
 	defer func() {
 		// A record that cannot be encoded is lost and counted; it must not take the server down.
 		if p := recover(); p != nil {
-			ok = l.encoded(fmt.Errorf("panic: %v", p))
+			out, ok = dst, l.encoded(fmt.Errorf("panic: %v", p))
 		}
 	}()
-	e := event(r, l.labels)
+	b, err := appendEvent(dst, r, l.labels)
+	if !l.encoded(err) {
+		return dst, false
+	}
 	var policy Policy
 	var drop, mask bool
 	if l.deps.Policy != nil {
@@ -221,22 +270,21 @@ func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
 		}
 	}
 	if !drop && !mask && len(l.masks) == 0 {
-		b, err := encodeEvent(&e)
-		return b, l.encoded(err)
+		return b, true
 	}
-	g, err := generic(&e)
+	g, err := generic(b[len(dst):])
 	if !l.encoded(err) {
-		return nil, false
+		return dst, false
 	}
 	ctx := context.Background()
 	if drop {
 		dropped, err := policy.LogDrop(ctx, g)
 		if err != nil {
-			return nil, l.ruleFailed("drop", err)
+			return dst, l.ruleFailed("drop", err)
 		}
 		if dropped {
 			l.counts.policyDropped.Add(1)
-			return nil, false
+			return dst, false
 		}
 	}
 	rules := l.masks
@@ -247,15 +295,15 @@ func (l *Logger) encode(r *Record) (_ []byte, ok bool) {
 			more, err = parseMaskRules(v)
 		}
 		if err != nil {
-			return nil, l.ruleFailed("mask", err)
+			return dst, l.ruleFailed("mask", err)
 		}
 		rules = append(more, rules...)
 	}
 	for _, m := range rules {
 		m.apply(g)
 	}
-	b, err := json.Marshal(g)
-	return b, l.encoded(err)
+	masked, err := json.Marshal(g)
+	return append(dst, masked...), l.encoded(err)
 }
 
 // encoded counts and logs an event that could not be encoded (a value that is not JSON) and

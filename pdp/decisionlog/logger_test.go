@@ -70,7 +70,7 @@ func TestEventFormat(t *testing.T) {
 	var buf lockedBuffer
 	l := writer(t, &buf, config.DecisionLog{}, Deps{Version: "1.2.3"})
 	l.Log(Record{
-		DecisionID: "d1", RequestID: "r1", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", Path: "verdict/authz/decision",
+		DecisionID: "d1", RequestID: "r1", Span: testSpan(t), Path: "verdict/authz/decision",
 		API: "/v1/authorize", Revision: "rev1", Error: "",
 		Input:  input{Subject: map[string]any{"id": "alice"}, Action: map[string]any{"name": "read"}},
 		Result: map[string]any{"allow": true, "reasons": []string{"ok"}}, Allow: true,

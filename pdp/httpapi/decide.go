@@ -163,9 +163,7 @@ func (s *Server) record(ctx context.Context, path string, start time.Time, o out
 // and the decision's error, and hands it to the decision log.
 func logDecision(ctx context.Context, log *decisionlog.Logger, now time.Time, err error, rec decisionlog.Record) {
 	rec.RequestID = requestID(ctx)
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
-		rec.TraceID, rec.SpanID = sc.TraceID().String(), sc.SpanID().String()
-	}
+	rec.Span = trace.SpanContextFromContext(ctx)
 	rec.Duration = now.Sub(rec.Time)
 	if err != nil {
 		rec.Error = classify(err).code

@@ -319,13 +319,18 @@ func TestNativeAnswerFromCache(t *testing.T) {
 	}
 }
 
+// tracedContext is the context of a request traced as trace 4bf92f35… span 00f067aa….
+func tracedContext() context.Context {
+	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
+	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
+	return trace.ContextWithSpanContext(context.Background(),
+		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+}
+
 // TestDecisionLogCarriesTraceAndRequestIDs: a record carries the request id and, when the
 // request is traced, the OpenTelemetry trace and span ids.
 func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
-	traceID, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
-	spanID, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	traced := trace.ContextWithSpanContext(context.Background(),
-		trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled}))
+	traced := tracedContext()
 	tests := []struct {
 		name        string
 		ctx         context.Context
@@ -345,6 +350,42 @@ func TestDecisionLogCarriesTraceAndRequestIDs(t *testing.T) {
 			recs := sink.records(t)
 			if len(recs) != 1 || recs[0].TraceID != tt.trace || recs[0].SpanID != tt.span {
 				t.Errorf("records %+v; want trace %q span %q", recs, tt.trace, tt.span)
+			}
+		})
+	}
+}
+
+// TestRecordCostsNoMoreWithTheLog: the request path's share of the decision log is a record
+// handed over, nothing encoded. A decision allocates as much whether the log is off, keeps
+// the record or samples it away, and whether the request is traced (its ids are encoded by
+// the log's goroutine).
+func TestRecordCostsNoMoreWithTheLog(t *testing.T) {
+	traced := tracedContext()
+	none := 0.0
+	tests := []struct {
+		name string
+		ctx  context.Context
+		log  func(t *testing.T) *decisionlog.Logger
+	}{
+		{"off", context.Background(), func(*testing.T) *decisionlog.Logger { return decisionlog.Discard() }},
+		{"off, traced", traced, func(*testing.T) *decisionlog.Logger { return decisionlog.Discard() }},
+		{"kept, traced", traced, func(t *testing.T) *decisionlog.Logger {
+			return mustDecisionLog(t, io.Discard, config.DecisionLog{Buffer: 1 << 16}, slog.New(slog.DiscardHandler))
+		}},
+		{"sampled away, traced", traced, func(t *testing.T) *decisionlog.Logger {
+			return mustDecisionLog(t, io.Discard, config.DecisionLog{Buffer: 1 << 16, SampleAllowed: &none}, slog.New(slog.DiscardHandler))
+		}},
+	}
+	o := outcomeOf(&engine.Input{Action: engine.Action{Name: "read"}}, engine.Decision{Allow: true, Revision: "r"})
+	var base float64
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixtureWith(t, true, func(_ *config.Config, d *Deps) { d.DecisionLog = tt.log(t) })
+			allocs := testing.AllocsPerRun(500, func() { f.srv.record(tt.ctx, "/v1/authorize", time.Now(), o, nil) })
+			if i == 0 {
+				base = allocs
+			} else if allocs > base {
+				t.Errorf("%v allocations per decision; %v with the log off and no trace", allocs, base)
 			}
 		})
 	}
