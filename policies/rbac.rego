@@ -50,8 +50,12 @@ subject_id := id if {
 
 # role_list is the subject's roles as given: an array of them, or the words of
 # a space-separated string. Anything else holds no role. Entries that are not
-# strings name no role; iterating the list in place spares building a set.
-role_list := [r | some r in split(x, " "); r != ""] if {
+# strings name no role; iterating the list in place spares building a set. The
+# array, the common form, is tried first, so it is settled by one branch.
+role_list := x if {
+	x := input.subject.properties.roles
+	is_array(x)
+} else := [r | some r in split(x, " "); r != ""] if {
 	x := input.subject.properties.roles
 	is_string(x)
 } else := input.subject.properties.roles
@@ -60,7 +64,10 @@ role_list := [r | some r in split(x, " "); r != ""] if {
 roles := {r | some r in role_list; is_string(r)}
 
 # scope_list is the subject's OAuth scopes, read like role_list.
-scope_list := [s | some s in split(x, " "); s != ""] if {
+scope_list := x if {
+	x := input.subject.properties.scopes
+	is_array(x)
+} else := [s | some s in split(x, " "); s != ""] if {
 	x := input.subject.properties.scopes
 	is_string(x)
 } else := input.subject.properties.scopes
