@@ -106,8 +106,10 @@ grants_here(def, t, act) if {
 # grants holds when role, or a role it inherits, grants act on resource type
 # t; defs are the role definitions. The last branch alone is the definition;
 # the first four settle a direct grant and a grant one inheritance step away
-# without building role_graph or calling grants_here (each call costs), and a
-# role that inherits nothing never needs them.
+# without building role_graph or calling grants_here (each call costs), the
+# fifth a grant two steps away (admin from viewer in the default roles), and a
+# role that inherits nothing never needs them. role_graph is built from every
+# role, so only a deny or a deeper hierarchy pays for it.
 grants(defs, role, t, act) if {
 	act in defs[role].permissions
 } else if {
@@ -122,6 +124,14 @@ grants(defs, role, t, act) if {
 	is_array(parents)
 	some parent in parents
 	act in defs[parent].resources[t]
+} else if {
+	parents := defs[role].inherits
+	is_array(parents)
+	some parent in parents
+	grandparents := defs[parent].inherits
+	is_array(grandparents)
+	some grandparent in grandparents
+	grants_here(defs[grandparent], t, act)
 } else if {
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
