@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/verdict-pdp/verdict/pdp/engine"
@@ -19,10 +21,11 @@ type record struct {
 	logged *bool
 }
 
-// event is the part of an OPA decision-log event replay reads.
+// event is the part of an OPA decision-log event replay reads. The input is decoded in the same
+// pass as the event, not kept raw and decoded again.
 type event struct {
 	DecisionID string          `json:"decision_id"`
-	Input      json.RawMessage `json:"input"`
+	Input      *engine.Input   `json:"input"`
 	Result     json.RawMessage `json:"result"`
 }
 
@@ -30,10 +33,11 @@ type event struct {
 // Its error says what is wrong without quoting the line.
 func parseLine(data []byte) (record, error) {
 	var ev event
-	if err := json.Unmarshal(data, &ev); err != nil {
+	inputErr, err := inputProblem(decode(data, &ev))
+	if err != nil {
 		return record{}, errors.New("not a JSON object")
 	}
-	if ev.Input == nil {
+	if ev.Input == nil && inputErr == nil {
 		in, err := decodeInput(data)
 		return record{in: in}, err
 	}
@@ -44,39 +48,79 @@ func parseLine(data []byte) (record, error) {
 	if err != nil {
 		return record{}, err
 	}
-	in, err := decodeInput(ev.Input)
+	if inputErr != nil {
+		return record{}, inputErr
+	}
+	in, err := checkInput(ev.Input)
 	return record{decisionID: ev.DecisionID, in: in, logged: &allow}, err
 }
 
-// loggedAllow reads result.allow, or a bare boolean result.
-func loggedAllow(raw json.RawMessage) (bool, error) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return false, errors.New("result is not JSON")
+// inputProblem separates an event's decoding error into a problem with its input member (a
+// member of the wrong type within it), reported as decodeInput reports it, and any other.
+func inputProblem(err error) (inputErr, other error) {
+	var typ *json.UnmarshalTypeError
+	if err == nil || !errors.As(err, &typ) || (typ.Field != "input" && !strings.HasPrefix(typ.Field, "input.")) {
+		return nil, err
 	}
-	switch r := v.(type) {
-	case bool:
-		return r, nil
-	case map[string]any:
-		if allow, ok := r["allow"].(bool); ok {
-			return allow, nil
-		}
-		return false, errors.New("result.allow is missing or not a boolean")
-	default:
+	typ.Field = strings.TrimPrefix(strings.TrimPrefix(typ.Field, "input"), ".")
+	return notInput(typ), nil
+}
+
+// loggedAllow reads result.allow, or a bare boolean result. raw is valid JSON (the line was
+// decoded); only the top level is decoded, not the reasons and the rest.
+func loggedAllow(raw json.RawMessage) (bool, error) {
+	switch string(raw) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	var r map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &r); err != nil {
 		return false, errors.New("result is neither an object nor a boolean")
+	}
+	switch string(r["allow"]) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	default:
+		return false, errors.New("result.allow is missing or not a boolean")
 	}
 }
 
-// decodeInput reads a policy input document, numbers kept as json.Number. The decision's
-// instant is context.time when the input has one, so time.now_ns() reads as it did when
-// the decision was logged.
+// decodeInput reads a bare policy input document, numbers kept as json.Number.
 func decodeInput(data []byte) (*engine.Input, error) {
 	var in engine.Input
+	if err := decode(data, &in); err != nil {
+		return nil, notInput(err)
+	}
+	return checkInput(&in)
+}
+
+// decode reads the one JSON value of data into v, numbers kept as json.Number; anything after
+// the value but white space is an error, as with json.Unmarshal.
+func decode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("input is not a policy input document: %s", typeProblem(err))
+	if err := dec.Decode(v); err != nil {
+		return err
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// notInput is the problem of an input document that could not be decoded.
+func notInput(err error) error {
+	return fmt.Errorf("input is not a policy input document: %s", typeProblem(err))
+}
+
+// checkInput checks that in names an action and a resource type, and takes the decision's
+// instant from context.time when the input has one, so time.now_ns() reads as it did when the
+// decision was logged.
+func checkInput(in *engine.Input) (*engine.Input, error) {
 	if in.Action.Name == "" || in.Resource.Type == "" {
 		return nil, errors.New("input lacks action.name or resource.type")
 	}
@@ -85,7 +129,7 @@ func decodeInput(data []byte) (*engine.Input, error) {
 			in.Now = t
 		}
 	}
-	return &in, nil
+	return in, nil
 }
 
 // typeProblem names the member of the wrong type, without its value.

@@ -89,8 +89,12 @@ func TestRun(t *testing.T) {
 				`{"decision_id":"x","input":{"action":"read","resource":{"type":"document"}},"result":{"allow":true}}`,
 				`{"decision_id":"x","input":{"resource":{"type":"document"}},"result":{"allow":true}}`,
 				`[1,2]`,
+				`{"decision_id":"x","input":"read","result":true}`,
+				`{"decision_id":"x","input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":true} x`,
+				`{"decision_id":7,"input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":true}`,
+				`{"decision_id":"x","input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":[true]}`,
 			},
-			want: Report{Lines: 7, Problems: 7, Changes: []Group{}, Details: []Problem{
+			want: Report{Lines: 11, Problems: 11, Changes: []Group{}, Details: []Problem{
 				{1, "not a JSON object"},
 				{2, "a bare policy input, and no baseline policy to compare with"},
 				{3, "a decision-log event without a result to compare with"},
@@ -98,6 +102,10 @@ func TestRun(t *testing.T) {
 				{5, "input is not a policy input document: action has the wrong JSON type"},
 				{6, "input lacks action.name or resource.type"},
 				{7, "not a JSON object"},
+				{8, "input is not a policy input document: malformed JSON"},
+				{9, "not a JSON object"},
+				{10, "not a JSON object"},
+				{11, "result is neither an object nor a boolean"},
 			}},
 		},
 		{
