@@ -159,13 +159,16 @@ scope(suffix) := sprintf(conf.format, [object.get(conf.type_prefixes, t, t), suf
 required_scope := scope(action)
 
 # scope_ok holds when the subject's scopes, if any, admit the request: the
-# exact scope, else the wildcard.
+# exact scope or the wildcard. It builds them in its own body, the type's
+# prefix looked up once, rather than calling scope for each.
 scope_ok if {
 	not narrowed
 } else if {
-	scope(action) in scope_list
-} else if {
-	scope(data.verdict.config.scopes.wildcard) in scope_list
+	conf := data.verdict.config.scopes
+	t := resource_type
+	prefix := object.get(conf.type_prefixes, t, t)
+	some suffix in [action, conf.wildcard]
+	sprintf(conf.format, [prefix, suffix]) in scope_list
 }
 
 # narrowed holds when the subject carries at least one scope.
