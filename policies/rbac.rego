@@ -162,7 +162,7 @@ required_scope := scope(action)
 # exact scope or the wildcard. It builds them in its own body, the type's
 # prefix looked up once, rather than calling scope for each.
 scope_ok if {
-	not narrowed
+	narrowed == false
 } else if {
 	conf := data.verdict.config.scopes
 	t := resource_type
@@ -171,7 +171,11 @@ scope_ok if {
 	sprintf(conf.format, [prefix, suffix]) in scope_list
 }
 
-# narrowed holds when the subject carries at least one scope.
+# narrowed holds when the subject carries at least one scope. scope_ok compares
+# it with its false default rather than negating it (a negation is an
+# evaluation of its own).
+default narrowed := false
+
 narrowed if {
 	some s in scope_list
 	is_string(s)
