@@ -25,20 +25,43 @@ type record struct {
 // pass as the event, not kept raw and decoded again.
 type event struct {
 	DecisionID string          `json:"decision_id"`
-	Input      *engine.Input   `json:"input"`
+	Input      *loggedInput    `json:"input"`
 	Result     json.RawMessage `json:"result"`
+}
+
+// loggedInput is a policy input document with its subject and token kept as JSON: a lineReader
+// converts each distinct subject and token once.
+type loggedInput struct {
+	engine.Input
+	Subject json.RawMessage `json:"subject"`
+	Token   json.RawMessage `json:"token"`
+}
+
+// maxPrincipals bounds the principals a lineReader keeps; it forgets them all when full.
+const maxPrincipals = 1024
+
+// lineReader reads lines for one worker. It keeps the subjects and tokens it has converted to
+// policy values (engine.Principal), keyed by their JSON, so a subject seen on many lines is
+// converted once, as the server converts a cached token's subject once.
+type lineReader struct {
+	principals map[string]*engine.Principal
+	key        []byte
+}
+
+func newLineReader() *lineReader {
+	return &lineReader{principals: make(map[string]*engine.Principal)}
 }
 
 // parseLine reads a decision-log event, or a bare policy input when the line has no "input".
 // Its error says what is wrong without quoting the line.
-func parseLine(data []byte) (record, error) {
+func (lr *lineReader) parseLine(data []byte) (record, error) {
 	var ev event
 	inputErr, err := inputProblem(decode(data, &ev))
 	if err != nil {
 		return record{}, errors.New("not a JSON object")
 	}
 	if ev.Input == nil && inputErr == nil {
-		in, err := decodeInput(data)
+		in, err := lr.decodeInput(data)
 		return record{in: in}, err
 	}
 	if ev.Result == nil || bytes.Equal(ev.Result, []byte("null")) {
@@ -51,8 +74,57 @@ func parseLine(data []byte) (record, error) {
 	if inputErr != nil {
 		return record{}, inputErr
 	}
-	in, err := checkInput(ev.Input)
+	in, err := lr.input(ev.Input)
 	return record{decisionID: ev.DecisionID, in: in, logged: &allow}, err
+}
+
+// input completes li with its subject and token, converted once per distinct JSON, and checks it.
+func (lr *lineReader) input(li *loggedInput) (*engine.Input, error) {
+	in := &li.Input
+	lr.key = append(append(append(lr.key[:0], li.Subject...), 0), li.Token...)
+	if p, ok := lr.principals[string(lr.key)]; ok {
+		in.SetPrincipal(p)
+		return checkInput(in)
+	}
+	if err := decodeMember("subject", li.Subject, &in.Subject); err != nil {
+		return nil, err
+	}
+	if !isNull(li.Token) {
+		in.Token = new(engine.Token)
+		if err := decodeMember("token", li.Token, in.Token); err != nil {
+			return nil, err
+		}
+	}
+	// A subject or token the engine refuses is left for Decide to report, as for any input.
+	if p, err := engine.NewPrincipal(in.Subject, in.Token); err == nil {
+		if len(lr.principals) >= maxPrincipals {
+			clear(lr.principals)
+		}
+		lr.principals[string(lr.key)] = p
+		in.SetPrincipal(p)
+	}
+	return checkInput(in)
+}
+
+// decodeMember decodes the input member name from raw into v; a missing or null member leaves v
+// as it is.
+func decodeMember(name string, raw json.RawMessage, v any) error {
+	if isNull(raw) {
+		return nil
+	}
+	err := decode(raw, v)
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		typ.Field = strings.TrimSuffix(name+"."+typ.Field, ".")
+	}
+	if err != nil {
+		return notInput(err)
+	}
+	return nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
 }
 
 // inputProblem separates an event's decoding error into a problem with its input member (a
@@ -90,12 +162,12 @@ func loggedAllow(raw json.RawMessage) (bool, error) {
 }
 
 // decodeInput reads a bare policy input document, numbers kept as json.Number.
-func decodeInput(data []byte) (*engine.Input, error) {
-	var in engine.Input
-	if err := decode(data, &in); err != nil {
+func (lr *lineReader) decodeInput(data []byte) (*engine.Input, error) {
+	var li loggedInput
+	if err := decode(data, &li); err != nil {
 		return nil, notInput(err)
 	}
-	return checkInput(&in)
+	return lr.input(&li)
 }
 
 // decode reads the one JSON value of data into v, numbers kept as json.Number; anything after
@@ -132,11 +204,12 @@ func checkInput(in *engine.Input) (*engine.Input, error) {
 	return in, nil
 }
 
-// typeProblem names the member of the wrong type, without its value.
+// typeProblem names the member of the wrong type, without its value. encoding/json names a
+// member of loggedInput's embedded engine.Input "Input.<member>".
 func typeProblem(err error) string {
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) && typ.Field != "" {
-		return typ.Field + " has the wrong JSON type"
+		return strings.TrimPrefix(typ.Field, "Input.") + " has the wrong JSON type"
 	}
 	return "malformed JSON"
 }
