@@ -42,18 +42,7 @@ func benchLog(n int) []byte {
 // the other tenants than about replay; decisions/cpu-s divides by the CPU time the process
 // used, which is the throughput of one core that replay has to itself.
 func BenchmarkReplay(b *testing.B) {
-	bndl, err := bundle.Builtin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	eng, err := engine.New(config.Policy{}, engine.Deps{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	snap, err := eng.Activate(context.Background(), bndl)
-	if err != nil {
-		b.Fatal(err)
-	}
+	snap := builtinSnapshot(b)
 	log := benchLog(b.N)
 	b.ReportAllocs()
 	cpu0 := cpuTime(b)
@@ -69,6 +58,24 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "decisions/cpu-s")
+}
+
+// builtinSnapshot is the built-in policy, activated.
+func builtinSnapshot(tb testing.TB) *engine.Snapshot {
+	tb.Helper()
+	bndl, err := bundle.Builtin()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	eng, err := engine.New(config.Policy{}, engine.Deps{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snap, err := eng.Activate(context.Background(), bndl)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return snap
 }
 
 // cpuTime is the user and system CPU time the process has used.

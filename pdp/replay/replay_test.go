@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-pdp/verdict/pdp/bundle"
-	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 )
 
@@ -231,18 +229,7 @@ func TestReasonsPerGroup(t *testing.T) {
 // repeating across lines twice: read by one lineReader, which converts each distinct subject and
 // token once, and each by a fresh one. The decisions must be the same.
 func TestLineReaderReusesPrincipalsExactly(t *testing.T) {
-	bndl, err := bundle.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(config.Policy{}, engine.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := eng.Activate(context.Background(), bndl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := builtinSnapshot(t)
 	token := `,"token":{"kind":"jwt","issuer":"https://idp.example.com","claims":{"sub":"u1","n":12345678901234567890}}}`
 	// 100 distinct subjects, each on two lines, and 30 of them again with a token.
 	lines := strings.Split(strings.TrimSpace(string(benchLog(100))), "\n")
