@@ -37,8 +37,10 @@ type loggedInput struct {
 	Token   json.RawMessage `json:"token"`
 }
 
-// maxPrincipals bounds the principals a lineReader keeps; it forgets them all when full.
-const maxPrincipals = 1024
+// maxPrincipals bounds the principals a lineReader keeps; it forgets them all when full. A
+// principal holds its subject and token twice (as Go and as policy values), a few KB with a
+// large token, so a worker keeps a few megabytes of them at most.
+const maxPrincipals = 256
 
 // lineReader reads lines for one worker. It keeps the subjects and tokens it has converted to
 // policy values (engine.Principal), keyed by their JSON, so a subject seen on many lines is

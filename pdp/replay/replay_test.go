@@ -254,3 +254,22 @@ func TestLineReaderReusesPrincipalsExactly(t *testing.T) {
 		t.Errorf("shared reader keeps %d principals; want 130, each subject and token converted once", n)
 	}
 }
+
+// TestLineReaderBoundsPrincipals reads more distinct subjects than a lineReader keeps: it keeps
+// no more than maxPrincipals, and every line still gets its own subject.
+func TestLineReaderBoundsPrincipals(t *testing.T) {
+	lr := newLineReader()
+	for i := range 3 * maxPrincipals {
+		id := fmt.Sprintf("u%d", i)
+		rec, err := lr.parseLine([]byte(logLine("d", "read", "document", id, true)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.in.Subject.ID != id {
+			t.Fatalf("line %d: subject %q, want %q", i, rec.in.Subject.ID, id)
+		}
+		if n := len(lr.principals); n > maxPrincipals {
+			t.Fatalf("line %d: %d principals kept, want at most %d", i, n, maxPrincipals)
+		}
+	}
+}
