@@ -38,9 +38,10 @@ type loggedInput struct {
 }
 
 // maxPrincipals bounds the principals a lineReader keeps; it forgets them all when full. A
-// principal holds its subject and token twice (as Go and as policy values), a few KB with a
-// large token, so a worker keeps a few megabytes of them at most.
-const maxPrincipals = 256
+// principal holds its subject and token twice (as Go and as policy values), tens of KB with a
+// large token, so a worker keeps some megabytes of them at most; a log cycling through more
+// distinct subjects than this converts each on every line, as without it.
+const maxPrincipals = 512
 
 // lineReader reads lines for one worker. It keeps the subjects and tokens it has converted to
 // policy values (engine.Principal), keyed by their JSON, so a subject seen on many lines is
