@@ -19,8 +19,9 @@
 # at the first branch that holds, reason strings are built only for the
 # reasons given, roles and scopes are looked up in the list the subject
 # carries instead of a set built from it, inheritance is followed only from
-# the roles the subject holds, and scope_ok calls scope directly rather than
-# through required_scope, which only a deny reason reads.
+# the roles the subject holds, and scope_ok builds the scopes it looks for in
+# its own body rather than calling scope (what required_scope, which only a deny
+# reason reads, does).
 package verdict.rbac
 
 # action is the requested action name; a bare string action is accepted too.
@@ -50,8 +51,12 @@ subject_id := id if {
 
 # role_list is the subject's roles as given: an array of them, or the words of
 # a space-separated string. Anything else holds no role. Entries that are not
-# strings name no role; iterating the list in place spares building a set.
-role_list := [r | some r in split(x, " "); r != ""] if {
+# strings name no role; iterating the list in place spares building a set. The
+# array, the common form, is tried first, so it is settled by one branch.
+role_list := x if {
+	x := input.subject.properties.roles
+	is_array(x)
+} else := [r | some r in split(x, " "); r != ""] if {
 	x := input.subject.properties.roles
 	is_string(x)
 } else := input.subject.properties.roles
@@ -60,7 +65,10 @@ role_list := [r | some r in split(x, " "); r != ""] if {
 roles := {r | some r in role_list; is_string(r)}
 
 # scope_list is the subject's OAuth scopes, read like role_list.
-scope_list := [s | some s in split(x, " "); s != ""] if {
+scope_list := x if {
+	x := input.subject.properties.scopes
+	is_array(x)
+} else := [s | some s in split(x, " "); s != ""] if {
 	x := input.subject.properties.scopes
 	is_string(x)
 } else := input.subject.properties.scopes
@@ -99,8 +107,10 @@ grants_here(def, t, act) if {
 # grants holds when role, or a role it inherits, grants act on resource type
 # t; defs are the role definitions. The last branch alone is the definition;
 # the first four settle a direct grant and a grant one inheritance step away
-# without building role_graph or calling grants_here (each call costs), and a
-# role that inherits nothing never needs them.
+# without building role_graph or calling grants_here (each call costs), the
+# fifth a grant two steps away (admin from viewer in the default roles), and a
+# role that inherits nothing never needs them. role_graph is built from every
+# role, so only a deny or a deeper hierarchy pays for it.
 grants(defs, role, t, act) if {
 	act in defs[role].permissions
 } else if {
@@ -115,6 +125,14 @@ grants(defs, role, t, act) if {
 	is_array(parents)
 	some parent in parents
 	act in defs[parent].resources[t]
+} else if {
+	parents := defs[role].inherits
+	is_array(parents)
+	some parent in parents
+	grandparents := defs[parent].inherits
+	is_array(grandparents)
+	some grandparent in grandparents
+	grants_here(defs[grandparent], t, act)
 } else if {
 	count(defs[role].inherits) > 0
 	some r in graph.reachable(role_graph, {role})
@@ -132,7 +150,9 @@ granting_roles contains role if {
 }
 
 # scope returns the scope that names suffix ("read", "*") on the requested
-# resource type, in the configured format.
+# resource type, in the configured format. scope_ok builds the same two scopes
+# in its body: two calls of scope cost it 23 allocations more a decision
+# (docs/performance.md); keep the two in step.
 scope(suffix) := sprintf(conf.format, [object.get(conf.type_prefixes, t, t), suffix]) if {
 	conf := data.verdict.config.scopes
 	t := resource_type
@@ -142,16 +162,23 @@ scope(suffix) := sprintf(conf.format, [object.get(conf.type_prefixes, t, t), suf
 required_scope := scope(action)
 
 # scope_ok holds when the subject's scopes, if any, admit the request: the
-# exact scope, else the wildcard.
+# exact scope or the wildcard. It builds them as scope does, in its own body,
+# the type's prefix looked up once.
 scope_ok if {
-	not narrowed
+	narrowed == false
 } else if {
-	scope(action) in scope_list
-} else if {
-	scope(data.verdict.config.scopes.wildcard) in scope_list
+	conf := data.verdict.config.scopes
+	t := resource_type
+	prefix := object.get(conf.type_prefixes, t, t)
+	some suffix in [action, conf.wildcard]
+	sprintf(conf.format, [prefix, suffix]) in scope_list
 }
 
-# narrowed holds when the subject carries at least one scope.
+# narrowed holds when the subject carries at least one scope. scope_ok compares
+# it with its false default rather than negating it (a negation is an
+# evaluation of its own).
+default narrowed := false
+
 narrowed if {
 	some s in scope_list
 	is_string(s)

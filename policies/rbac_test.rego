@@ -43,6 +43,7 @@ allow_cases := [
 	{"name": "empty scopes do not narrow", "input": req(["editor"], [], "update"), "want": true},
 	{"name": "scopes as a space-separated string", "input": req(["editor"], "document:read document:update", "update"), "want": true},
 	{"name": "scopes string without the scope", "input": req(["editor"], "document:read", "update"), "want": false},
+	{"name": "scopes neither a list nor a string do not narrow", "input": req(["editor"], 7, "update"), "want": true},
 	{"name": "scope without a granting role", "input": req(["editor"], ["document:delete"], "delete"), "want": false},
 	{
 		"name": "missing scopes do not narrow",

@@ -12,7 +12,9 @@
 # that input fields decide alone are found by rule indexing without evaluating
 # a body; off_hours reads the business hours once and computes the hour in its
 # own body; each other signal reads what it needs once; the time is parsed
-# once (now_ns).
+# once (now_ns); no_mfa and stale_auth compare has_mfa and recent_auth with
+# their false defaults instead of negating them (a negation is an evaluation
+# of its own).
 package verdict.risk
 
 # now_ns is the evaluation time: input.context.time (RFC 3339) when present and
@@ -52,10 +54,12 @@ detected contains "off_hours" if {
 	true in [h < hours.start_hour, h >= hours.end_hour]
 }
 
-detected contains "no_mfa" if not has_mfa
+detected contains "no_mfa" if has_mfa == false
 
 # stale_auth: authenticated longer ago than the window, or at an unknown time.
-detected contains "stale_auth" if not recent_auth
+detected contains "stale_auth" if recent_auth == false
+
+default has_mfa := false
 
 # has_mfa holds when amr lists an MFA method or acr is a step-up ACR value.
 has_mfa if {
@@ -71,6 +75,8 @@ auth_age := (now_ns / 1000000000) - t if {
 	t := input.subject.properties.auth_time
 	is_number(t)
 }
+
+default recent_auth := false
 
 recent_auth if auth_age <= data.verdict.config.risk.stale_auth_seconds
 

@@ -153,3 +153,29 @@ func BenchmarkDecisionFrom(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEvalRule evaluates parts of the built-in policy alone, each as its own query, on the
+// BenchmarkEval input: what a rule costs together with the rules it reads. A query of a rule that
+// reads only the input (rbac.action) is the floor every query pays.
+func BenchmarkEvalRule(b *testing.B) {
+	s, input := builtinEval(b)
+	ctx := context.Background()
+	for _, rule := range []string{
+		"rbac.action", "rbac.granting_roles", "rbac.scope_ok", "rbac.allow", "rbac.allow_reasons",
+		"abac.allow", "risk.now_ns", "risk.has_mfa", "risk.recent_auth", "risk.detected", "risk.summary",
+		"authz.type_allow", "authz.type_obligations", "authz.allow", "authz.decision",
+	} {
+		pq, err := s.prepare(ctx, ast.MustParseRef("data.verdict."+rule))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(rule, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.eval(ctx, pq, input); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -67,8 +67,9 @@ func Run(ctx context.Context, cfg Config, r io.Reader) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			lr := newLineReader()
 			for j := range jobs {
-				results <- cfg.replayLine(ctx, j)
+				results <- cfg.replayLine(ctx, lr, j)
 			}
 		}()
 	}
@@ -128,9 +129,9 @@ func isBlank(b []byte) bool {
 }
 
 // replayLine decides one line with the candidate and, for a bare input, the baseline.
-func (cfg Config) replayLine(ctx context.Context, j job) outcome {
+func (cfg Config) replayLine(ctx context.Context, lr *lineReader, j job) outcome {
 	o := outcome{line: j.number}
-	rec, err := parseLine(j.data)
+	rec, err := lr.parseLine(j.data)
 	if err != nil {
 		o.problem = err.Error()
 		return o

@@ -89,8 +89,15 @@ func TestRun(t *testing.T) {
 				`{"decision_id":"x","input":{"action":"read","resource":{"type":"document"}},"result":{"allow":true}}`,
 				`{"decision_id":"x","input":{"resource":{"type":"document"}},"result":{"allow":true}}`,
 				`[1,2]`,
+				`{"decision_id":"x","input":"read","result":true}`,
+				`{"decision_id":"x","input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":true} x`,
+				`{"decision_id":7,"input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":true}`,
+				`{"decision_id":"x","input":{"action":{"name":"read"},"resource":{"type":"document"}},"result":[true]}`,
+				`{"decision_id":"x","input":{"subject":{"properties":[1]},"action":{"name":"read"},"resource":{"type":"document"}},"result":true}`,
+				`{"decision_id":"x","input":{"token":{"claims":5},"action":{"name":"read"},"resource":{"type":"document"}},"result":true}`,
+				`{"subject":"alice","action":{"name":"read"},"resource":{"type":"document"}}`,
 			},
-			want: Report{Lines: 7, Problems: 7, Changes: []Group{}, Details: []Problem{
+			want: Report{Lines: 14, Problems: 14, Changes: []Group{}, Details: []Problem{
 				{1, "not a JSON object"},
 				{2, "a bare policy input, and no baseline policy to compare with"},
 				{3, "a decision-log event without a result to compare with"},
@@ -98,6 +105,13 @@ func TestRun(t *testing.T) {
 				{5, "input is not a policy input document: action has the wrong JSON type"},
 				{6, "input lacks action.name or resource.type"},
 				{7, "not a JSON object"},
+				{8, "input is not a policy input document: malformed JSON"},
+				{9, "not a JSON object"},
+				{10, "not a JSON object"},
+				{11, "result is neither an object nor a boolean"},
+				{12, "input is not a policy input document: subject.properties has the wrong JSON type"},
+				{13, "input is not a policy input document: token.claims has the wrong JSON type"},
+				{14, "input is not a policy input document: subject has the wrong JSON type"},
 			}},
 		},
 		{
@@ -208,5 +222,54 @@ func TestReasonsPerGroup(t *testing.T) {
 	want := []ReasonCount{{"c", 5}, {otherReasons, 3}, {"a", 3}, {"b", 3}, {"x0000", 1}}
 	if g.Count != 11+maxReasonSets || !reflect.DeepEqual(g.Reasons, want) {
 		t.Errorf("group = %d %+v, want %d %+v", g.Count, g.Reasons, 11+maxReasonSets, want)
+	}
+}
+
+// TestLineReaderReusesPrincipalsExactly decides every line of a log with subjects and tokens
+// repeating across lines twice: read by one lineReader, which converts each distinct subject and
+// token once, and each by a fresh one. The decisions must be the same.
+func TestLineReaderReusesPrincipalsExactly(t *testing.T) {
+	snap := builtinSnapshot(t)
+	token := `,"token":{"kind":"jwt","issuer":"https://idp.example.com","claims":{"sub":"u1","n":12345678901234567890}}}`
+	// 100 distinct subjects, each on two lines, and 30 of them again with a token.
+	lines := strings.Split(strings.TrimSpace(string(benchLog(100))), "\n")
+	lines = append(lines, lines...)
+	for i := range 30 {
+		lines = append(lines, strings.Replace(lines[i], `}},"result"`, `}`+token+`,"result"`, 1))
+	}
+	shared := newLineReader()
+	for i, line := range lines {
+		a, errA := shared.parseLine([]byte(line))
+		b, errB := newLineReader().parseLine([]byte(line))
+		if errA != nil || errB != nil {
+			t.Fatalf("line %d: %v, %v", i+1, errA, errB)
+		}
+		da, errA := snap.Decide(context.Background(), a.in)
+		db, errB := snap.Decide(context.Background(), b.in)
+		if !reflect.DeepEqual(da, db) || (errA == nil) != (errB == nil) {
+			t.Fatalf("line %d: shared reader %+v, %v; fresh reader %+v, %v", i+1, da, errA, db, errB)
+		}
+	}
+	if n := len(shared.principals); n != 130 {
+		t.Errorf("shared reader keeps %d principals; want 130, each subject and token converted once", n)
+	}
+}
+
+// TestLineReaderBoundsPrincipals reads more distinct subjects than a lineReader keeps: it keeps
+// no more than maxPrincipals, and every line still gets its own subject.
+func TestLineReaderBoundsPrincipals(t *testing.T) {
+	lr := newLineReader()
+	for i := range 3 * maxPrincipals {
+		id := fmt.Sprintf("u%d", i)
+		rec, err := lr.parseLine([]byte(logLine("d", "read", "document", id, true)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.in.Subject.ID != id {
+			t.Fatalf("line %d: subject %q, want %q", i, rec.in.Subject.ID, id)
+		}
+		if n := len(lr.principals); n > maxPrincipals {
+			t.Fatalf("line %d: %d principals kept, want at most %d", i, n, maxPrincipals)
+		}
 	}
 }
