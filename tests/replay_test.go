@@ -11,7 +11,7 @@ import (
 
 // replayEvent is a decision-log event of the built-in policy, its result as the policy gives it.
 func replayEvent(id, role, action, owner string, allow bool) string {
-	return fmt.Sprintf(`{"decision_id":%q,"path":"/v1/authorize","revision":"sha256:bb3ca9908beb",`+
+	return fmt.Sprintf(`{"decision_id":%q,"path":"/v1/authorize","revision":"sha256:17e18db0fbbb",`+
 		`"input":{"subject":{"type":"user","id":"alice","properties":{"roles":[%q],"tenant":"acme","amr":["pwd","otp"],"auth_time":1795341540}},`+
 		`"action":{"name":%q},"resource":{"type":"document","id":%q,"properties":{"tenant":"acme","owner":%q,"classification":"internal"}},`+
 		`"context":{"time":"2026-11-22T10:00:00Z"}},"result":{"allow":%v,"reasons":[]},"timestamp":"2026-11-22T10:00:00.1Z"}`,
