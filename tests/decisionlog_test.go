@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bufio"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -228,4 +229,65 @@ func outage(t *testing.T) time.Duration {
 		t.Fatalf("VERDICT_E2E_OUTAGE: %v", err)
 	}
 	return d
+}
+
+// TestDecisionLogFileRotation: with sink file and max_size_mb, the log rotates into numbered
+// backups as it grows, and every decision is in exactly one of the files, whole.
+func TestDecisionLogFileRotation(t *testing.T) {
+	inst, is := startWithIssuer(t, "decision_log: {max_size_mb: 1}\n")
+	tok := is.sign(t, is.claims("alice", map[string]any{"roles": []string{"editor"}, "tenant": "acme"}))
+	pad := strings.Repeat("x", 600) // a batch stays under server.max_body_bytes (64 KiB)
+	const batches, items = 30, 50
+	for b := range batches {
+		var evals []string
+		for i := range items {
+			evals = append(evals, fmt.Sprintf(`{"action":"read","resource":{"type":"document","id":"doc-%d-%d",`+
+				`"properties":{"tenant":"acme","owner":"alice"}},"context":{"pad":%q}}`, b, i, pad))
+		}
+		resp := do(t, http.MethodPost, inst.URL+"/v1/authorize/batch",
+			strings.NewReader(`{"evaluations":[`+strings.Join(evals, ",")+`]}`),
+			"Authorization", "Bearer "+tok, "Content-Type", "application/json")
+		if resp.Status != http.StatusOK {
+			t.Fatalf("batch %d: status %d: %s", b, resp.Status, resp.Body)
+		}
+	}
+	inst.stop(t) // flushes the log
+
+	files, err := filepath.Glob(filepath.Join(inst.Dir, "decisions*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("log files %v; want the log rotated at 1 MB", files)
+	}
+	seen := map[string]bool{}
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var e struct {
+				Input struct {
+					Resource struct{ ID string } `json:"resource"`
+				} `json:"input"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+				t.Fatalf("%s: a record is not whole JSON: %v", filepath.Base(name), err)
+			}
+			if seen[e.Input.Resource.ID] {
+				t.Errorf("%s: %s logged twice", filepath.Base(name), e.Input.Resource.ID)
+			}
+			seen[e.Input.Resource.ID] = true
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != batches*items {
+		t.Errorf("%d decisions in %d files; want all %d", len(seen), len(files), batches*items)
+	}
 }
