@@ -104,6 +104,10 @@ func Discard() *Logger {
 	return l
 }
 
+// Keeps reports whether l keeps records at all; a Logger from Discard (sink none) does not,
+// so callers need not hold on to what only a record would carry.
+func (l *Logger) Keeps() bool { return l.wake != nil }
+
 // newLogger starts a Logger writing to s, counting into c (which s counts into too).
 func newLogger(opts Options, s sink, c *counters, deps Deps) (*Logger, error) {
 	// The id tells the replicas apart (OPA: labels.id).

@@ -46,14 +46,17 @@ func outcomeOf(in *engine.Input, d engine.Decision) outcome {
 // times the request bytes it was decoded from (maps, strings and interface values cost more
 // than their JSON), its subject and token being the principal's, which the token cache holds;
 // once logged, the input's and result's encodings are held too, charged a flat kilobyte on
-// top of the request bytes.
+// top of the request bytes. Without an input (no decision log) none of that is held.
 func (o *outcome) size(request []byte) int {
 	n := 16 * len(o.decision.Reasons)
 	for _, r := range o.decision.Reasons {
 		n += len(r)
 	}
+	if o.input != nil {
+		n += 4*len(request) + 1024
+	}
 	// Obligations and risk are small maps of short values; charge a generous flat rate.
-	return n + len(o.native) + 4*len(request) + 1024 + 256*len(o.decision.Obligations) + 256
+	return n + len(o.native) + 256*len(o.decision.Obligations) + 256
 }
 
 // decisionTime is the instant a decision is made at: the server's clock to the second, the
@@ -99,7 +102,13 @@ func (s *Server) decideRequest(ctx context.Context, path string, kind byte, p *t
 	o := outcomeOf(in, d)
 	if err == nil {
 		o.native = nativeTail(d)
-		s.decisions.Add(key, p, d.Revision, o, o.size(request))
+		cached := o
+		if !s.deps.DecisionLog.Keeps() {
+			// No record will carry the input: the cache need not hold it, and holds more
+			// decisions in its bytes instead.
+			cached.input, cached.result = nil, nil
+		}
+		s.decisions.Add(key, p, d.Revision, cached, cached.size(request))
 	} else {
 		o.decision.Allow = false
 	}

@@ -390,3 +390,34 @@ func TestRecordCostsNoMoreWithTheLog(t *testing.T) {
 		})
 	}
 }
+
+// TestDecisionCacheHoldsInputsOnlyForTheLog: a cached decision keeps its input for the
+// decision log's records; with no decision log (sink none) it does not, so the same decision
+// costs the cache's byte bound less and the bound holds more decisions.
+func TestDecisionCacheHoldsInputsOnlyForTheLog(t *testing.T) {
+	p := &token.Principal{Kind: "jwt", Issuer: "https://idp.test", Subject: "alice",
+		Properties: map[string]any{"roles": []any{"editor"}, "tenant": "acme", "amr": []any{"pwd", "otp"}}}
+	cachedBytes := func(log func(d *Deps) *decisionlog.Logger) int64 {
+		f := newFixtureWith(t, true, func(cfg *config.Config, d *Deps) {
+			d.DecisionLog = log(d)
+			d.Tokens = verifierFunc(func(context.Context, string) (*token.Principal, error) { return p, nil })
+		})
+		for range 2 {
+			if rec := f.post("t", readInternal); rec.Code != http.StatusOK {
+				t.Fatalf("status %d, %s", rec.Code, rec.Body)
+			}
+		}
+		st := f.srv.decisions.Stats()
+		if st.Hits != 1 {
+			t.Fatalf("cache stats %+v: want the repeated request answered from the cache", st)
+		}
+		return st.Bytes
+	}
+	kept := cachedBytes(func(d *Deps) *decisionlog.Logger {
+		return mustDecisionLog(t, &recordSink{}, config.DecisionLog{Buffer: 100}, d.Logger)
+	})
+	bare := cachedBytes(func(*Deps) *decisionlog.Logger { return decisionlog.Discard() })
+	if bare+1024 > kept {
+		t.Errorf("cache bytes %d without a decision log, %d with; want at least a kilobyte less", bare, kept)
+	}
+}
