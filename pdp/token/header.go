@@ -99,6 +99,10 @@ func decodeObject(seg string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// strictjson.Check reads valid JSON only: malformed bytes are refused before it.
+	if !json.Valid(data) {
+		return nil, errors.New("not valid JSON")
+	}
 	if err := strictjson.Check(data, nil); err != nil {
 		return nil, err
 	}

@@ -88,6 +88,9 @@ func TestDecode(t *testing.T) {
 		{name: "two segments", raw: "a.b", wantErr: true},
 		{name: "payload not an object", raw: rawToken(`{"alg":"RS256"}`, `[1]`, "x"), wantErr: true},
 		{name: "bad base64", raw: "!!.!!.x", wantErr: true},
+		{name: "payload with a stray closing brace", raw: rawToken(`{"alg":"RS256"}`, `{"a":1}}`, "x"), wantErr: true},
+		{name: "payload a lone bracket", raw: rawToken(`{"alg":"RS256"}`, `]`, "x"), wantErr: true},
+		{name: "payload a cut escape", raw: rawToken(`{"alg":"RS256"}`, `{"a\`, "x"), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
