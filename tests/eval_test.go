@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,6 +20,11 @@ func TestEval(t *testing.T) {
 	}
 	const viewer = `"subject":{"id":"alice","properties":{"roles":["viewer"],"tenant":"acme"}},`
 	const doc = `"resource":{"type":"document","id":"d1","properties":{"tenant":"acme","owner":"alice"}}`
+	bad := filepath.Join(t.TempDir(), "bad")
+	writeFiles(t, bad, map[string]string{
+		"authz.rego": "package verdict.authz\n\ndecision := {\"allow\": true}\n",
+		"data.json":  `{"verdict":{"search":{"subjects":"not an object"}}}`,
+	})
 	tests := []struct {
 		name  string
 		args  []string
@@ -35,6 +41,8 @@ func TestEval(t *testing.T) {
 			want: "no input on standard input: give a JSON request such as"},
 		{name: "as the API, resource.id is required", stdin: `{"action":"read","resource":{"type":"document"}}`, fails: true,
 			want: "standard input: resource.id is required"},
+		{name: "a bundle serve refuses is refused", args: []string{"--bundle", bad}, fails: true,
+			stdin: `{` + viewer + `"action":"read",` + doc + `}`, want: "data.verdict.search has the wrong shape"},
 		{name: "no --addr", args: []string{"--addr", "127.0.0.1:1"}, stdin: `{}`, fails: true,
 			want: "unknown flag: --addr"},
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/verdict-pdp/verdict/pdp/bundledata"
 	"github.com/verdict-pdp/verdict/pdp/config"
 	"github.com/verdict-pdp/verdict/pdp/engine"
 	"github.com/verdict-pdp/verdict/pdp/request"
@@ -142,9 +143,10 @@ func evalInput(ctx context.Context, snap *engine.Snapshot, cfg config.Config, op
 }
 
 // loadSnapshot activates the bundle policy.Bundle names (the built-in one when empty) in an
-// engine of its own, for the commands that evaluate offline.
+// engine of its own, for the commands that evaluate offline, with the data checks serve
+// applies, so a bundle serve would refuse is refused here too.
 func loadSnapshot(ctx context.Context, policy config.Policy, log *slog.Logger) (*engine.Snapshot, error) {
-	eng, err := engine.New(policy, engine.Deps{Logger: log})
+	eng, err := engine.New(policy, engine.Deps{Logger: log, Check: bundledata.Check})
 	if err != nil {
 		return nil, err
 	}

@@ -249,11 +249,7 @@ func (s *Snapshot) decide(ctx context.Context, in *Input) (Decision, error) {
 		return denial(s.revision), err
 	}
 	stage.Enter(stage.Eval)
-	var opts []rego.EvalOption
-	if in != nil && !in.Now.IsZero() {
-		opts = append(opts, rego.EvalTime(in.Now))
-	}
-	rs, err := s.eval(ctx, s.decision, input, opts...)
+	rs, err := s.eval(ctx, s.decision, input, timeOf(in)...)
 	if err != nil {
 		return denial(s.revision), err
 	}
