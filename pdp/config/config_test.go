@@ -424,3 +424,26 @@ func checkValidate(t *testing.T, yaml, want string) {
 		t.Fatalf("err = %v, want it to mention %q", err, want)
 	}
 }
+
+// TestValidateRedactsURLs: a refused redis or receiver URL is named without its credentials.
+func TestValidateRedactsURLs(t *testing.T) {
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{name: "redis_url", yaml: "revocation: {store: redis, redis_url: 'http://:s3cret@redis:6379/0'}", want: `"http://redis:6379/0" is not a redis://`},
+		{name: "decision log receiver", yaml: "decision_log: {sink: http, http: {url: 'ftp://u:s3cret@logs.example/v1?key=s3cret'}}",
+			want: `"ftp://logs.example/v1" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(strings.NewReader(tt.yaml), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("Validate = %v; want %q and no credentials", err, tt.want)
+			}
+		})
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/verdict-pdp/verdict/pdp/redact"
 )
 
 // asymmetricAlgorithms are the JWS algorithms an issuer may be pinned to. HMAC algorithms are
@@ -72,7 +74,7 @@ func (c *Config) Validate() error {
 		if c.Revocation.RedisURL == "" {
 			add("revocation.redis_url: must be set for the redis store")
 		} else if u, err := url.Parse(c.Revocation.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
-			add("revocation.redis_url: %q is not a redis://, rediss:// or unix:// URL (write redis://host:6379/0)", c.Revocation.RedisURL)
+			add("revocation.redis_url: %q is not a redis://, rediss:// or unix:// URL (write redis://host:6379/0)", redact.URL(c.Revocation.RedisURL))
 		}
 	default:
 		add("revocation.store: %q is not file or redis", c.Revocation.Store)
@@ -251,12 +253,13 @@ func (in *Introspection) validate(at string) []error {
 }
 
 func parseHTTPURL(raw string) (*url.URL, error) {
+	// Neither error repeats raw whole: a receiver URL may carry credentials.
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, err
+		return nil, errors.New("not a URL")
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
+		return nil, fmt.Errorf("%q is not an http(s) URL", redact.URL(raw))
 	}
 	return u, nil
 }
