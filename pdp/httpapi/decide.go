@@ -156,7 +156,7 @@ func (s *Server) record(ctx context.Context, path string, start time.Time, o out
 	case d.Allow:
 		result = resultAllow
 	}
-	s.metrics.decisions.WithLabelValues(result).Inc()
+	s.metrics.byResult[result].Inc()
 	rec := decisionlog.Record{
 		Time: start, DecisionID: id, Path: s.cfg.Policy.Entrypoint, API: path, Revision: d.Revision,
 		Input: o.input, Allow: d.Allow,

@@ -91,8 +91,8 @@ func (s *Server) withTelemetry(next http.Handler) http.Handler {
 		elapsed := time.Since(start).Seconds()
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(elapsed)
-		if api, ok := decisionAPIs[route]; ok {
-			s.metrics.decisionLatency.WithLabelValues(api).Observe(elapsed)
+		if o, ok := s.metrics.byRoute[route]; ok {
+			o.Observe(elapsed)
 		}
 	})
 }

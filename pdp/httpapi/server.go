@@ -255,6 +255,10 @@ type metrics struct {
 	decisionLatency *prometheus.HistogramVec
 	// rateLimited counts requests refused by server.rate_limit.
 	rateLimited prometheus.Counter
+	// byResult and byRoute are the series of decisions and decisionLatency, resolved once
+	// (by result, and by the route template of each decision API), not by label per request.
+	byResult map[string]prometheus.Counter
+	byRoute  map[string]prometheus.Observer
 }
 
 // Decision results: the result label of verdict_decisions_total.
@@ -303,8 +307,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Every result is exported from the start at 0: an alert on increase() of the errors sees
 	// the first one, which a series born at 1 would hide.
+	m.byResult = make(map[string]prometheus.Counter)
 	for _, r := range []string{resultAllow, resultDeny, resultError, resultCancelled} {
-		m.decisions.WithLabelValues(r)
+		m.byResult[r] = m.decisions.WithLabelValues(r)
+	}
+	m.byRoute = make(map[string]prometheus.Observer, len(decisionAPIs))
+	for route, api := range decisionAPIs {
+		m.byRoute[route] = m.decisionLatency.WithLabelValues(api)
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.decisions, m.decisionLatency, m.rateLimited} {
 		if err := reg.Register(c); err != nil {
